@@ -1,0 +1,104 @@
+//! The event bus between domains and toward other services. Domain code publishes and
+//! subscribes through [`Bus`] and never knows which transport runs behind it.
+
+mod in_process;
+mod redis;
+
+use std::{pin::Pin, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use futures::{Stream, future::BoxFuture};
+use serde::{Deserialize, Serialize};
+
+pub use in_process::InProcessBus;
+pub use redis::RedisBus;
+
+use crate::runtime::Domain;
+
+/// The envelope of `events.md`: `id` is the idempotency key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub source: Domain,
+    pub data: serde_json::Value,
+}
+
+impl Event {
+    /// A new event of `source`; `kind` is the part after the domain (`user_registered`).
+    pub fn new(source: Domain, kind: &str, data: serde_json::Value) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: format!("{source}.{kind}"),
+            version: 1,
+            occurred_at: Utc::now(),
+            source,
+            data,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the event bus is unreachable: {0}")]
+    Unreachable(String),
+}
+
+pub type EventStream = Pin<Box<dyn Stream<Item = Arc<Event>> + Send>>;
+
+/// A transport for events.
+pub trait Transport: Send + Sync + 'static {
+    fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>>;
+    /// Live events of every domain, from now on.
+    fn subscribe(&self) -> EventStream;
+    fn ping(&self) -> BoxFuture<'_, Result<(), BusError>>;
+    fn name(&self) -> &'static str;
+}
+
+#[derive(Clone)]
+pub struct Bus {
+    transport: Arc<dyn Transport>,
+}
+
+impl Bus {
+    pub fn new(transport: impl Transport) -> Self {
+        Self {
+            transport: Arc::new(transport),
+        }
+    }
+
+    pub fn in_process() -> Self {
+        Self::new(InProcessBus::default())
+    }
+
+    /// Publishes an event whose state change has committed. A failure is logged and
+    /// counted, never returned to the request that made the change.
+    pub async fn publish(&self, event: Event) {
+        let kind = event.kind.clone();
+        match self.transport.publish(event).await {
+            Ok(()) => {
+                metrics::counter!("gerak_events_published_total", "type" => kind).increment(1);
+            }
+            Err(err) => {
+                metrics::counter!("gerak_events_publish_errors_total").increment(1);
+                tracing::error!(event = %kind, error = %err, "publishing an event failed");
+            }
+        }
+    }
+
+    pub fn subscribe(&self) -> EventStream {
+        self.transport.subscribe()
+    }
+
+    pub async fn ping(&self) -> Result<(), BusError> {
+        self.transport.ping().await
+    }
+
+    pub fn transport_name(&self) -> &'static str {
+        self.transport.name()
+    }
+}

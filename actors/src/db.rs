@@ -1,0 +1,89 @@
+//! A domain's database: one writer and several readers on SQLite (WAL), one pool on
+//! PostgreSQL. The URL decides; the domain code is the same.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+
+use crate::{DomainError, runtime::Domain};
+
+/// Readers on SQLite: WAL lets them run beside the single writer.
+const SQLITE_READERS: u32 = 4;
+const POSTGRES_POOL: u32 = 10;
+
+#[derive(Clone, Debug)]
+pub struct DomainDb {
+    pub domain: Domain,
+    /// Use for queries that only read: on SQLite they never wait for the writer.
+    pub read: DatabaseConnection,
+    /// Use for everything that writes, including transactions that read first.
+    pub write: DatabaseConnection,
+}
+
+impl DomainDb {
+    pub async fn connect(domain: Domain, url: &str) -> Result<Self, DbErr> {
+        if url.starts_with("sqlite:") {
+            let write = connect_sqlite(url, 1).await?;
+            // The writer creates the file and switches it to WAL before readers open it.
+            let read = connect_sqlite(url, SQLITE_READERS).await?;
+            Ok(Self {
+                domain,
+                read,
+                write,
+            })
+        } else {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(POSTGRES_POOL)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(3))
+                .acquire_timeout(Duration::from_secs(3))
+                .sqlx_logging(false);
+            let pool = Database::connect(options).await?;
+            Ok(Self {
+                domain,
+                read: pool.clone(),
+                write: pool,
+            })
+        }
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.write.get_database_backend()
+    }
+
+    /// Checks that both pools answer; used by readiness probes.
+    pub async fn ping(&self) -> Result<(), DomainError> {
+        let domain = self.domain;
+        self.read
+            .ping()
+            .await
+            .map_err(|e| DomainError::from_db(domain, e))?;
+        self.write
+            .ping()
+            .await
+            .map_err(|e| DomainError::from_db(domain, e))
+    }
+
+    pub fn map_err(&self, err: DbErr) -> DomainError {
+        DomainError::from_db(self.domain, err)
+    }
+}
+
+async fn connect_sqlite(url: &str, connections: u32) -> Result<DatabaseConnection, DbErr> {
+    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    Database::connect(options).await
+}

@@ -1,0 +1,110 @@
+//! Handles: what callers hold to reach a domain. A handle is a set of `Recipient`s, one
+//! per message, so it names the domain's messages and never its actor type; a remote
+//! transport can later stand behind the same recipients without changing any caller.
+
+use actix::{Message, Recipient};
+
+/// A handle that can carry message `M`.
+pub trait Route<M: Message + Send>
+where
+    M::Result: Send,
+{
+    fn recipient(&self) -> &Recipient<M>;
+}
+
+/// Declares a domain's handle: `domain_handle!(UsersHandle, Domain::Users, UsersService,
+/// { register: Register, ... })`.
+macro_rules! domain_handle {
+    ($(#[$doc:meta])* $handle:ident, $domain:expr, $service:ty, { $($field:ident : $message:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $handle {
+            ping: actix::Recipient<$crate::runtime::Ping>,
+            $($field: actix::Recipient<$message>,)*
+        }
+
+        impl $handle {
+            pub const DOMAIN: $crate::runtime::Domain = $domain;
+
+            pub(crate) fn new(addr: &actix::Addr<$crate::runtime::DomainActor<$service>>) -> Self {
+                Self {
+                    ping: addr.clone().recipient(),
+                    $($field: addr.clone().recipient(),)*
+                }
+            }
+
+            /// Sends one of the domain's messages and waits for the answer.
+            pub async fn send<M, T>(&self, message: M) -> Result<T, $crate::DomainError>
+            where
+                Self: $crate::runtime::Route<M>,
+                M: actix::Message<Result = Result<T, $crate::DomainError>> + Send + 'static,
+                T: Send + 'static,
+            {
+                use $crate::runtime::Route as _;
+                $crate::runtime::deliver(Self::DOMAIN, self.recipient(), message).await
+            }
+        }
+
+        impl $crate::runtime::Route<$crate::runtime::Ping> for $handle {
+            fn recipient(&self) -> &actix::Recipient<$crate::runtime::Ping> {
+                &self.ping
+            }
+        }
+
+        $(
+            impl $crate::runtime::Route<$message> for $handle {
+                fn recipient(&self) -> &actix::Recipient<$message> {
+                    &self.$field
+                }
+            }
+        )*
+    };
+}
+
+pub(crate) use domain_handle;
+
+/// Routes each message to the service method that handles it, through [`super::guard`]:
+/// `route_messages!(UsersService { Register => register, ... })`.
+macro_rules! route_messages {
+    ($service:ty { $($message:ty => $method:ident),* $(,)? }) => {
+        $(
+            impl actix::Handler<$message> for $crate::runtime::DomainActor<$service> {
+                type Result = actix::ResponseFuture<<$message as actix::Message>::Result>;
+
+                fn handle(&mut self, message: $message, ctx: &mut Self::Context) -> Self::Result {
+                    $crate::runtime::guard(self, ctx, |service| service.clone().$method(message))
+                }
+            }
+        )*
+    };
+}
+
+pub(crate) use route_messages;
+
+/// A domain service holding only its database, for domains whose own messages have not
+/// arrived yet: the domain still owns its database, migrations and readiness.
+macro_rules! database_only_service {
+    ($(#[$doc:meta])* $service:ident, $domain:expr) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $service {
+            db: $crate::db::DomainDb,
+        }
+
+        impl $service {
+            pub(crate) fn new(db: $crate::db::DomainDb) -> Self {
+                Self { db }
+            }
+        }
+
+        impl $crate::runtime::DomainService for $service {
+            const DOMAIN: $crate::runtime::Domain = $domain;
+
+            fn db(&self) -> &$crate::db::DomainDb {
+                &self.db
+            }
+        }
+    };
+}
+
+pub(crate) use database_only_service;

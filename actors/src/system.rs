@@ -1,0 +1,262 @@
+//! Starting the domains: for each, an Arbiter (its own thread), its database connected and
+//! migrated on that thread, and its actor started there under a `Supervisor`.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use actix::{Arbiter, Supervisor};
+use gerak_migration::{
+    CampaignsMigrator, ChallengesMigrator, DonationsMigrator, MigratorTrait, ReportsMigrator,
+    UsersMigrator,
+};
+use sea_orm::DbErr;
+
+use crate::{
+    DomainError,
+    bus::Bus,
+    campaigns::{CampaignsHandle, CampaignsService},
+    challenges::{ChallengesHandle, ChallengesService},
+    db::DomainDb,
+    donations::{DonationsHandle, DonationsService},
+    reports::{ReportsHandle, ReportsService},
+    runtime::{ActorStats, Domain, DomainActor, DomainHealth, DomainService, FaultSwitch, Ping},
+    users::{UsersHandle, UsersService, tokens::AccessTokens},
+};
+
+/// One database URL per domain.
+#[derive(Debug, Clone)]
+pub struct DomainUrls {
+    pub users: String,
+    pub campaigns: String,
+    pub challenges: String,
+    pub donations: String,
+    pub reports: String,
+}
+
+impl DomainUrls {
+    pub fn get(&self, domain: Domain) -> &str {
+        match domain {
+            Domain::Users => &self.users,
+            Domain::Campaigns => &self.campaigns,
+            Domain::Challenges => &self.challenges,
+            Domain::Donations => &self.donations,
+            Domain::Reports => &self.reports,
+        }
+    }
+}
+
+pub struct StartOptions {
+    pub urls: DomainUrls,
+    pub bus: Bus,
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the {domain} database ({url}) could not be opened: {source}")]
+    Connect {
+        domain: Domain,
+        url: String,
+        source: DbErr,
+    },
+    #[error("migrating the {domain} database failed: {source}")]
+    Migrate { domain: Domain, source: DbErr },
+    #[error("the {0} domain's thread stopped while starting")]
+    ArbiterGone(Domain),
+}
+
+/// Everything that reaches the running domains.
+pub struct Domains {
+    pub users: UsersHandle,
+    pub campaigns: CampaignsHandle,
+    pub challenges: ChallengesHandle,
+    pub donations: DonationsHandle,
+    pub reports: ReportsHandle,
+    pub bus: Bus,
+    pub tokens: Arc<AccessTokens>,
+    faults: Vec<(Domain, FaultSwitch)>,
+    arbiters: Vec<Arbiter>,
+}
+
+impl Domains {
+    /// Starts every domain. Must run inside an actix `System`.
+    pub async fn start(options: StartOptions) -> Result<Self, StartError> {
+        let tokens = Arc::new(AccessTokens::new(
+            &options.jwt_secret,
+            options.access_token_ttl,
+        ));
+        let mut arbiters = Vec::new();
+        let mut faults = Vec::new();
+
+        let users = {
+            let (arbiter, db, stats, fault) = open(Domain::Users, &options.urls).await?;
+            let service = UsersService {
+                db,
+                tokens: tokens.clone(),
+                bus: options.bus.clone(),
+                refresh_ttl: options.refresh_token_ttl,
+            };
+            let handle = UsersHandle::new(&start_actor(&arbiter, service, stats, fault.clone()));
+            arbiters.push(arbiter);
+            faults.push((Domain::Users, fault));
+            handle
+        };
+        macro_rules! database_only {
+            ($domain:expr, $service:ident, $handle:ident) => {{
+                let (arbiter, db, stats, fault) = open($domain, &options.urls).await?;
+                let addr = start_actor(&arbiter, $service::new(db), stats, fault.clone());
+                arbiters.push(arbiter);
+                faults.push(($domain, fault));
+                $handle::new(&addr)
+            }};
+        }
+        let campaigns = database_only!(Domain::Campaigns, CampaignsService, CampaignsHandle);
+        let challenges = database_only!(Domain::Challenges, ChallengesService, ChallengesHandle);
+        let donations = database_only!(Domain::Donations, DonationsService, DonationsHandle);
+        let reports = database_only!(Domain::Reports, ReportsService, ReportsHandle);
+
+        Ok(Self {
+            users,
+            campaigns,
+            challenges,
+            donations,
+            reports,
+            bus: options.bus,
+            tokens,
+            faults,
+            arbiters,
+        })
+    }
+
+    /// Asks one domain whether it and its database answer.
+    pub async fn ping(&self, domain: Domain) -> Result<DomainHealth, DomainError> {
+        match domain {
+            Domain::Users => self.users.send(Ping).await,
+            Domain::Campaigns => self.campaigns.send(Ping).await,
+            Domain::Challenges => self.challenges.send(Ping).await,
+            Domain::Donations => self.donations.send(Ping).await,
+            Domain::Reports => self.reports.send(Ping).await,
+        }
+    }
+
+    /// The fault switch of a domain (armed only with the `fault-injection` feature).
+    pub fn faults(&self, domain: Domain) -> Option<&FaultSwitch> {
+        self.faults
+            .iter()
+            .find(|(d, _)| *d == domain)
+            .map(|(_, switch)| switch)
+    }
+
+    /// Stops the domains' threads; in-flight requests are dropped.
+    pub fn stop(&self) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}
+
+/// Applies every domain's migrations (`gerak migrate`, and at every start).
+pub async fn migrate_all(urls: &DomainUrls) -> Result<(), StartError> {
+    for domain in Domain::ALL {
+        let db = connect(domain, urls.get(domain)).await?;
+        migrate(&db).await?;
+    }
+    Ok(())
+}
+
+async fn connect(domain: Domain, url: &str) -> Result<DomainDb, StartError> {
+    DomainDb::connect(domain, url)
+        .await
+        .map_err(|source| StartError::Connect {
+            domain,
+            url: redact(url),
+            source,
+        })
+}
+
+async fn migrate(db: &DomainDb) -> Result<(), StartError> {
+    let result = match db.domain {
+        Domain::Users => UsersMigrator::up(&db.write, None).await,
+        Domain::Campaigns => CampaignsMigrator::up(&db.write, None).await,
+        Domain::Challenges => ChallengesMigrator::up(&db.write, None).await,
+        Domain::Donations => DonationsMigrator::up(&db.write, None).await,
+        Domain::Reports => ReportsMigrator::up(&db.write, None).await,
+    };
+    result.map_err(|source| StartError::Migrate {
+        domain: db.domain,
+        source,
+    })
+}
+
+/// Creates the domain's Arbiter and opens and migrates its database on it, so that the
+/// connections' I/O is driven by the thread that uses them.
+async fn open(
+    domain: Domain,
+    urls: &DomainUrls,
+) -> Result<(Arbiter, DomainDb, Arc<ActorStats>, FaultSwitch), StartError> {
+    let arbiter = Arbiter::new();
+    let url = urls.get(domain).to_owned();
+    let db = on_arbiter(&arbiter, domain, async move {
+        let db = connect(domain, &url).await?;
+        migrate(&db).await?;
+        Ok::<_, StartError>(db)
+    })
+    .await??;
+    Ok((arbiter, db, Arc::default(), FaultSwitch::default()))
+}
+
+fn start_actor<S: DomainService + Send>(
+    arbiter: &Arbiter,
+    service: S,
+    stats: Arc<ActorStats>,
+    faults: FaultSwitch,
+) -> actix::Addr<DomainActor<S>> {
+    Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+        DomainActor::new(service, stats, faults)
+    })
+}
+
+async fn on_arbiter<F, T>(arbiter: &Arbiter, domain: Domain, work: F) -> Result<T, StartError>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = arbiter.spawn(async move {
+        let _ = tx.send(work.await);
+    });
+    if !spawned {
+        return Err(StartError::ArbiterGone(domain));
+    }
+    rx.await.map_err(|_| StartError::ArbiterGone(domain))
+}
+
+/// A database URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://gerak:s3cret@db:5432/gerak_users"),
+            "postgres://gerak:***@db:5432/gerak_users"
+        );
+        assert_eq!(
+            super::redact("sqlite://./data/users.db?mode=rwc"),
+            "sqlite://./data/users.db?mode=rwc"
+        );
+    }
+}

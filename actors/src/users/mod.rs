@@ -1,0 +1,42 @@
+//! The users domain: accounts, passwords, sessions (refresh tokens), roles, suspension.
+
+mod messages;
+mod password;
+mod service;
+pub mod tokens;
+
+pub use messages::*;
+pub use service::UsersService;
+
+use crate::runtime::{Domain, domain_handle, route_messages};
+
+route_messages!(UsersService {
+    Register => register,
+    Login => login,
+    RefreshSession => refresh,
+    Logout => logout,
+    GetUsers => get_users,
+    ListUsers => list_users,
+    UpdateProfile => update_profile,
+    ChangePassword => change_password,
+    SetRole => set_role,
+    SetSuspended => set_suspended,
+    CreateAdmin => create_admin,
+});
+
+domain_handle!(
+    /// The way in to the users domain.
+    UsersHandle, Domain::Users, UsersService, {
+        register: Register,
+        login: Login,
+        refresh: RefreshSession,
+        logout: Logout,
+        get_users: GetUsers,
+        list_users: ListUsers,
+        update_profile: UpdateProfile,
+        change_password: ChangePassword,
+        set_role: SetRole,
+        set_suspended: SetSuspended,
+        create_admin: CreateAdmin,
+    }
+);

@@ -1,0 +1,6 @@
+//! SeaORM entities, one module per domain database.
+//!
+//! These are storage types: they carry no GraphQL or serde derives. The `schema` crate
+//! writes its own API types and converts from the records that `actors` hands out.
+
+pub mod users;

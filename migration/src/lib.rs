@@ -1,0 +1,57 @@
+//! One Migrator per domain database, each with its own migration table, so that the
+//! domains can share one database server (or even one database) without stepping on
+//! each other's migration history.
+
+use sea_orm_migration::prelude::*;
+
+pub mod users;
+
+pub use sea_orm_migration::MigratorTrait;
+
+macro_rules! migrator {
+    ($(#[$doc:meta])* $name:ident, $table:literal, [$($migration:expr),* $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl MigratorTrait for $name {
+            fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+                vec![$(Box::new($migration)),*]
+            }
+
+            fn migration_table_name() -> DynIden {
+                Alias::new($table).into_iden()
+            }
+        }
+    };
+}
+
+migrator!(
+    /// The users database: accounts and refresh tokens.
+    UsersMigrator,
+    "gerak_users_migrations",
+    [users::m0001_accounts::Migration]
+);
+migrator!(
+    /// The campaigns database (its tables arrive with the campaigns domain).
+    CampaignsMigrator,
+    "gerak_campaigns_migrations",
+    []
+);
+migrator!(
+    /// The challenges database (its tables arrive with the challenges domain).
+    ChallengesMigrator,
+    "gerak_challenges_migrations",
+    []
+);
+migrator!(
+    /// The donations database (its tables arrive with the donations domain).
+    DonationsMigrator,
+    "gerak_donations_migrations",
+    []
+);
+migrator!(
+    /// The reports database (its tables arrive with the reports domain).
+    ReportsMigrator,
+    "gerak_reports_migrations",
+    []
+);

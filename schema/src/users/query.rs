@@ -1,0 +1,80 @@
+use async_graphql::{
+    Context, ID, Object,
+    connection::{Connection, Edge},
+};
+use gerak_actors::users::ListUsers;
+
+use super::{Role, User, load_user};
+use crate::{
+    Handles,
+    auth::{optional_viewer, require_admin},
+    connection::{Cursor, Total, page_size},
+    error::{ApiError, FieldResult},
+    ids::parse_id,
+};
+
+const CURSOR_KIND: &str = "user";
+
+#[derive(Default)]
+pub struct UsersQuery;
+
+#[Object]
+impl UsersQuery {
+    /// The caller's own account; null when not logged in.
+    async fn me(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
+        let Some(viewer) = optional_viewer(ctx)? else {
+            return Ok(None);
+        };
+        Ok(load_user(ctx, &viewer.user_id).await?.map(User::new))
+    }
+
+    /// Any account's public profile (email only for themself and admins).
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<User>> {
+        optional_viewer(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(load_user(ctx, &id).await?.map(User::new))
+    }
+
+    /// Every account, newest first (ADMIN). `search` matches name or email, any case.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        role: Option<Role>,
+        search: Option<String>,
+    ) -> FieldResult<Connection<Cursor, User, Total>> {
+        require_admin(ctx)?;
+        let first = page_size(first)?;
+        let after = Cursor::decode_after(CURSOR_KIND, after.as_deref())?;
+        if let Some(search) = &search
+            && search.chars().count() > 200
+        {
+            return Err(
+                ApiError::bad_input("search", "must be at most 200 characters long").into(),
+            );
+        }
+        let page = Handles::of(ctx)?
+            .users
+            .send(ListUsers {
+                role: role.map(Into::into),
+                search,
+                after: after.clone(),
+                first,
+            })
+            .await?;
+        let mut connection = Connection::with_additional_fields(
+            after.is_some(),
+            page.has_next_page,
+            Total {
+                total_count: page.total_count as i64,
+            },
+        );
+        connection.edges.extend(
+            page.users
+                .into_iter()
+                .map(|u| Edge::new(Cursor::new(CURSOR_KIND, &u.id), User::new(u))),
+        );
+        Ok(connection)
+    }
+}

@@ -1,0 +1,156 @@
+//! Starting and stopping the whole server inside one process.
+//!
+//! actix and axum share one tokio runtime: the actix `System` is built on a multi-thread
+//! tokio runtime, axum serves on that runtime's workers, and each domain's actor runs on
+//! its own Arbiter thread. Requests hop from an axum worker to a domain's thread by
+//! message and back by a oneshot reply, so no domain's work blocks HTTP or another domain.
+
+use std::{
+    future::Future,
+    sync::{Arc, OnceLock},
+};
+
+use gerak_actors::{Domains, StartOptions, bus::Bus};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::{config::Config, http};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Start(#[from] gerak_actors::StartError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Http(std::io::Error),
+    #[error("the event bus could not be set up: {0}")]
+    Bus(String),
+    #[error("the runtime could not be built: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// The metrics recorder is process-wide by the `metrics` crate's design: install it once
+/// and let every server in the process (tests start several) render from it.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
+                .map(PrometheusBuilder::build_recorder)
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+pub fn bus_for(config: &Config) -> Result<Bus, ServeError> {
+    match &config.redis_url {
+        None => Ok(Bus::in_process()),
+        Some(url) => gerak_actors::bus::RedisBus::connect(url, &config.redis_prefix)
+            .map(Bus::new)
+            .map_err(|e| ServeError::Bus(e.to_string())),
+    }
+}
+
+/// Starts the domains; used by `serve` and by the CLI commands that need a domain.
+pub async fn start_domains(config: &Config) -> Result<Arc<Domains>, ServeError> {
+    let domains = Domains::start(StartOptions {
+        urls: config.urls.clone(),
+        bus: bus_for(config)?,
+        jwt_secret: config.jwt_secret.clone(),
+        access_token_ttl: config.access_token_ttl,
+        refresh_token_ttl: config.refresh_token_ttl,
+    })
+    .await?;
+    Ok(Arc::new(domains))
+}
+
+/// Serves until `shutdown` completes. `started` receives the domains and the bound address
+/// once everything runs (tests use it to reach fault switches and the port).
+/// Must run inside an actix `System` (see [`run_system`]).
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    started: impl FnOnce(Arc<Domains>, std::net::SocketAddr),
+) -> Result<(), ServeError> {
+    let config = Arc::new(config);
+    let domains = start_domains(&config).await?;
+    let schema = gerak_schema::build(domains.clone(), &config.limits);
+    let state = http::AppState {
+        config: config.clone(),
+        domains: domains.clone(),
+        schema,
+        metrics: metrics_handle(),
+    };
+    let addr = listener.local_addr().map_err(ServeError::Http)?;
+    started(domains.clone(), addr);
+    let result = axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServeError::Http);
+    domains.stop();
+    result
+}
+
+pub async fn bind(config: &Config) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: config.addr,
+            source,
+        })
+}
+
+/// Runs `work` inside an actix System on a multi-thread tokio runtime.
+pub fn run_system<F, T>(work: F) -> Result<T, ServeError>
+where
+    F: Future<Output = T>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("gerak-http")
+        .build()
+        .map_err(ServeError::Runtime)?;
+    Ok(actix_rt::System::with_tokio_rt(move || runtime).block_on(work))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

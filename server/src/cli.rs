@@ -1,0 +1,142 @@
+//! The command line: `serve` (default), `migrate`, `create-admin`, `export-schema`.
+
+use std::{io::Read, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+use gerak_actors::users::CreateAdmin;
+
+use crate::{
+    app::{self, ServeError},
+    config::{Config, ConfigError, Settings},
+    telemetry,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gerak",
+    version,
+    about = "Gerak: the social-action and donation platform backend"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply every domain's database migrations, then exit.
+    Migrate,
+    /// Create an admin account. The password comes from GERAK_ADMIN_PASSWORD or stdin.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        full_name: String,
+    },
+    /// Print the GraphQL schema (SDL), or write it to a file.
+    ExportSchema {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    #[error(transparent)]
+    Start(#[from] gerak_actors::StartError),
+    #[error("{0}")]
+    Domain(#[from] gerak_actors::DomainError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("no password given: set GERAK_ADMIN_PASSWORD or pipe it on stdin")]
+    NoPassword,
+}
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = cli.settings;
+    if let Some(Command::ExportSchema { out }) = &cli.command {
+        let sdl = gerak_schema::sdl();
+        match out {
+            Some(path) => std::fs::write(path, sdl)?,
+            None => print!("{sdl}"),
+        }
+        return Ok(());
+    }
+    let format =
+        settings
+            .log_format
+            .unwrap_or(if settings.profile == crate::config::Profile::Production {
+                crate::config::LogFormat::Json
+            } else {
+                crate::config::LogFormat::Text
+            });
+    telemetry::init(&settings.log, format);
+    let config = Config::resolve(settings)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => {
+            app::run_system(gerak_actors::migrate_all(&config.urls))??;
+            println!("migrations applied to every domain database");
+            Ok(())
+        }
+        Command::CreateAdmin { email, full_name } => {
+            let password = admin_password()?;
+            let user = app::run_system(async move {
+                let domains = app::start_domains(&config).await?;
+                let created = domains
+                    .users
+                    .send(CreateAdmin {
+                        email,
+                        password,
+                        full_name,
+                    })
+                    .await;
+                domains.stop();
+                Ok::<_, CliError>(created?)
+            })??;
+            println!("created admin {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Command::ExportSchema { .. } => Ok(()),
+    }
+}
+
+fn serve(config: Config) -> Result<(), CliError> {
+    app::run_system(async move {
+        let listener = app::bind(&config).await?;
+        let graphiql = config.graphiql;
+        tracing::info!(config = ?config, "starting");
+        app::serve(config, listener, app::shutdown_signal(), move |_, addr| {
+            if graphiql {
+                println!("Gerak is running. GraphiQL: http://{addr}/  (GraphQL endpoint: http://{addr}/graphql)");
+            } else {
+                println!("Gerak is running. GraphQL endpoint: http://{addr}/graphql");
+            }
+        })
+        .await?;
+        Ok::<_, CliError>(())
+    })?
+}
+
+fn admin_password() -> Result<String, CliError> {
+    if let Ok(password) = std::env::var("GERAK_ADMIN_PASSWORD")
+        && !password.is_empty()
+    {
+        return Ok(password);
+    }
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let password = input.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(CliError::NoPassword);
+    }
+    Ok(password)
+}

@@ -1,0 +1,81 @@
+//! The HTTP surface: GraphQL, GraphiQL, health, readiness, metrics.
+
+mod graphiql;
+mod graphql;
+mod ops;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    http::{HeaderMap, HeaderName, Request},
+    routing::get,
+};
+use gerak_actors::Domains;
+use gerak_schema::GerakSchema;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::config::Config;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub domains: Arc<Domains>,
+    pub schema: GerakSchema,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
+    if state.config.graphiql {
+        router = router
+            .route("/", get(graphiql::page))
+            .route("/graphiql/{file}", get(graphiql::asset));
+    }
+    router
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id(request.headers()),
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    |response: &axum::http::Response<_>,
+                     latency: Duration,
+                     _span: &tracing::Span| {
+                        tracing::debug!(
+                            status = response.status().as_u16(),
+                            ms = latency.as_secs_f64() * 1000.0,
+                            "answered"
+                        );
+                    },
+                ),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The request id set by `SetRequestIdLayer` (or sent by a proxy in front of us).
+pub fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned()
+}

@@ -1,0 +1,8 @@
+//! The `gerak` server: configuration, the HTTP front door (axum) and the CLI commands.
+//! The binary in `main.rs` only parses the command line and calls in here.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod telemetry;

@@ -1,0 +1,12 @@
+//! The integration suite: one binary, the real server over HTTP and WebSocket.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
+
+mod support;
+
+mod auth;
+mod files;
+mod http;
+mod isolation;
+mod ops;
+mod subscriptions;
+mod users;

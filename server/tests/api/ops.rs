@@ -1,0 +1,102 @@
+//! Health, readiness, metrics and GraphiQL.
+
+use serde_json::{Value, json};
+
+use crate::{
+    on_both_backends,
+    support::{Backend, TestServer},
+};
+
+on_both_backends! {
+    async fn health_readiness_and_metrics(server: TestServer) {
+        let health = server.http.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+
+        let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+        let ready: Value = ready.json().await.unwrap();
+        for domain in ["users", "campaigns", "challenges", "donations", "reports"] {
+            assert_eq!(ready["domains"][domain]["ready"], true, "{ready:#}");
+        }
+        let transport = if server.backend == Backend::Servers { "redis" } else { "in-process" };
+        assert_eq!(ready["bus"], json!({ "ready": true, "transport": transport }));
+
+        server.gql("query Probe { __typename }", json!({}), None).await;
+        server.gql("{ users { totalCount } }", json!({}), None).await;
+        let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("gerak_graphql_requests_total"), "{metrics}");
+        assert!(metrics.contains("gerak_graphql_operations_total{operation=\"Probe\"}"), "{metrics}");
+        assert!(metrics.contains("gerak_graphql_request_seconds"), "{metrics}");
+        assert!(metrics.contains("gerak_graphql_errors_total{code=\"UNAUTHENTICATED\"}"), "{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_is_served_offline() {
+    let server = TestServer::start(Backend::Embedded).await;
+    let page = server
+        .http
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("GraphiQL"));
+    assert!(
+        !page.contains("https://"),
+        "no asset may come from the internet"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+        "graphql-ws.min.js",
+    ] {
+        assert!(page.contains(&format!("/graphiql/{asset}")), "{asset}");
+        let response = server
+            .http
+            .get(server.url(&format!("/graphiql/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        assert!(response.bytes().await.unwrap().len() > 1000);
+    }
+    let missing = server
+        .http
+        .get(server.url("/graphiql/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let response = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_profile_closes_graphiql_and_introspection() {
+    let server = TestServer::start_with(Backend::Embedded, &["--profile", "production"]).await;
+    let page = server.http.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 404);
+    let body = server
+        .gql("{ __schema { queryType { name } } }", json!({}), None)
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("introspection is disabled"),
+        "{body}"
+    );
+    let body = server.gql("{ __typename }", json!({}), None).await;
+    assert_eq!(body["data"]["__typename"], "Query");
+}

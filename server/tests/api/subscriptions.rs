@@ -1,0 +1,99 @@
+//! Subscriptions over WebSocket (graphql-transport-ws) with the token in connection_init.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::{
+    connect_async,
+    tungstenite::{Message, client::IntoClientRequest},
+};
+
+use crate::{on_both_backends, support::TestServer};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(server: &TestServer, init: Value) -> Socket {
+    let mut request = format!("ws://{}/graphql", server.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = connect_async(request).await.expect("websocket");
+    socket
+        .send(Message::text(
+            json!({ "type": "connection_init", "payload": init }).to_string(),
+        ))
+        .await
+        .unwrap();
+    socket
+}
+
+/// The next JSON message, or None when the socket closes or nothing comes in time.
+async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(text.as_str()).ok(),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+on_both_backends! {
+    async fn account_events_reach_the_subscriber(server: TestServer) {
+        let admin = server.admin("boss@example.id").await;
+        let user = server.register("ika@example.id", "USER").await;
+
+        let mut socket = open(&server, json!({ "Authorization": format!("Bearer {}", user.access) })).await;
+        assert_eq!(next(&mut socket, Duration::from_secs(5)).await.unwrap()["type"], "connection_ack");
+        socket
+            .send(Message::text(
+                json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { accountEvents { kind role userId } }" } }).to_string(),
+            ))
+            .await
+            .unwrap();
+
+        // The subscription starts asynchronously: change the role until an event arrives.
+        let set_role = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }";
+        let mut received = None;
+        for (attempt, role) in ["SPONSOR", "USER"].iter().cycle().take(20).enumerate() {
+            server.data(set_role, json!({ "id": user.user_id, "role": role }), Some(&admin.access)).await;
+            if let Some(message) = next(&mut socket, Duration::from_millis(500)).await {
+                received = Some((message, *role, attempt));
+                break;
+            }
+        }
+        let (message, role, _) = received.expect("an account event within 10 s");
+        assert_eq!(message["type"], "next", "{message}");
+        assert_eq!(message["id"], "1");
+        let event = &message["payload"]["data"]["accountEvents"];
+        assert_eq!(event["kind"], "ROLE_CHANGED");
+        assert_eq!(event["role"], role);
+        assert_eq!(event["userId"], user.user_id.as_str());
+    }
+}
+
+on_both_backends! {
+    async fn subscriptions_refuse_bad_tokens(server: TestServer) {
+        let mut socket = open(&server, json!({ "Authorization": "Bearer forged.token.here" })).await;
+        let answer = next(&mut socket, Duration::from_secs(5)).await;
+        assert!(answer.is_none() || answer.as_ref().unwrap()["type"] != "connection_ack", "{answer:?}");
+
+        // Anonymous connections are accepted, but the account stream needs a viewer.
+        let mut socket = open(&server, json!({})).await;
+        assert_eq!(next(&mut socket, Duration::from_secs(5)).await.unwrap()["type"], "connection_ack");
+        socket
+            .send(Message::text(
+                json!({ "id": "9", "type": "subscribe", "payload": { "query": "subscription { accountEvents { kind } }" } }).to_string(),
+            ))
+            .await
+            .unwrap();
+        let message = next(&mut socket, Duration::from_secs(5)).await.unwrap();
+        let errors = if message["type"] == "error" { &message["payload"] } else { &message["payload"]["errors"] };
+        assert_eq!(errors[0]["extensions"]["code"], "UNAUTHENTICATED", "{message}");
+    }
+}
