@@ -6,8 +6,10 @@
 pub mod bus;
 pub mod db;
 mod error;
+pub mod money;
 pub mod runtime;
 pub mod system;
+pub mod validate;
 
 pub mod campaigns;
 pub mod challenges;

@@ -18,7 +18,10 @@ use crate::{
     db::DomainDb,
     donations::{DonationsHandle, DonationsService},
     reports::{ReportsHandle, ReportsService},
-    runtime::{ActorStats, Domain, DomainActor, DomainHealth, DomainService, FaultSwitch, Ping},
+    runtime::{
+        ActorStats, Domain, DomainActor, DomainHealth, DomainService, FaultSwitch, Ping,
+        spawn_consumer,
+    },
     users::{UsersHandle, UsersService, tokens::AccessTokens},
 };
 
@@ -76,6 +79,7 @@ pub struct Domains {
     pub bus: Bus,
     pub tokens: Arc<AccessTokens>,
     faults: Vec<(Domain, FaultSwitch)>,
+    stats: Vec<(Domain, Arc<ActorStats>)>,
     arbiters: Vec<Arbiter>,
 }
 
@@ -89,8 +93,10 @@ impl Domains {
         let mut arbiters = Vec::new();
         let mut faults = Vec::new();
 
+        let mut all_stats = Vec::new();
         let users = {
             let (arbiter, db, stats, fault) = open(Domain::Users, &options.urls).await?;
+            all_stats.push((Domain::Users, stats.clone()));
             let service = UsersService {
                 db,
                 tokens: tokens.clone(),
@@ -102,17 +108,44 @@ impl Domains {
             faults.push((Domain::Users, fault));
             handle
         };
-        macro_rules! database_only {
-            ($domain:expr, $service:ident, $handle:ident) => {{
-                let (arbiter, db, stats, fault) = open($domain, &options.urls).await?;
-                let addr = start_actor(&arbiter, $service::new(db), stats, fault.clone());
+        macro_rules! start {
+            ($domain:expr, $handle:ident, |$db:ident| $service:expr) => {{
+                let (arbiter, $db, stats, fault) = open($domain, &options.urls).await?;
+                let addr = start_actor(&arbiter, $service, stats.clone(), fault.clone());
                 arbiters.push(arbiter);
                 faults.push(($domain, fault));
+                all_stats.push(($domain, stats));
                 $handle::new(&addr)
             }};
         }
-        let campaigns = database_only!(Domain::Campaigns, CampaignsService, CampaignsHandle);
-        let challenges = database_only!(Domain::Challenges, ChallengesService, ChallengesHandle);
+        macro_rules! database_only {
+            ($domain:expr, $service:ident, $handle:ident) => {
+                start!($domain, $handle, |db| $service::new(db))
+            };
+        }
+        let bus = options.bus.clone();
+        let campaigns = start!(Domain::Campaigns, CampaignsHandle, |db| CampaignsService {
+            db,
+            bus: bus.clone()
+        });
+        spawn_consumer(
+            Domain::Campaigns,
+            &bus,
+            campaigns.clone(),
+            crate::campaigns::wants,
+        );
+        let challenges = start!(Domain::Challenges, ChallengesHandle, |db| {
+            ChallengesService {
+                db,
+                bus: bus.clone(),
+            }
+        });
+        spawn_consumer(
+            Domain::Challenges,
+            &bus,
+            challenges.clone(),
+            crate::challenges::wants,
+        );
         let donations = database_only!(Domain::Donations, DonationsService, DonationsHandle);
         let reports = database_only!(Domain::Reports, ReportsService, ReportsHandle);
 
@@ -125,8 +158,17 @@ impl Domains {
             bus: options.bus,
             tokens,
             faults,
+            stats: all_stats,
             arbiters,
         })
+    }
+
+    /// A domain's actor counters (restarts, messages handled).
+    pub fn stats(&self, domain: Domain) -> Option<&ActorStats> {
+        self.stats
+            .iter()
+            .find(|(d, _)| *d == domain)
+            .map(|(_, stats)| stats.as_ref())
     }
 
     /// Asks one domain whether it and its database answer.

@@ -3,4 +3,7 @@
 //! These are storage types: they carry no GraphQL or serde derives. The `schema` crate
 //! writes its own API types and converts from the records that `actors` hands out.
 
+pub mod campaigns;
+pub mod challenges;
+pub mod inbox;
 pub mod users;

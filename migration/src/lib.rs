@@ -4,6 +4,9 @@
 
 use sea_orm_migration::prelude::*;
 
+pub mod campaigns;
+pub mod challenges;
+mod inbox;
 pub mod users;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -29,19 +32,22 @@ migrator!(
     /// The users database: accounts and refresh tokens.
     UsersMigrator,
     "gerak_users_migrations",
-    [users::m0001_accounts::Migration]
+    [
+        users::m0001_accounts::Migration,
+        users::m0002_inbox::Migration,
+    ]
 );
 migrator!(
-    /// The campaigns database (its tables arrive with the campaigns domain).
+    /// The campaigns database: campaigns and their projections.
     CampaignsMigrator,
     "gerak_campaigns_migrations",
-    []
+    [campaigns::m0001_campaigns::Migration]
 );
 migrator!(
-    /// The challenges database (its tables arrive with the challenges domain).
+    /// The challenges database: challenges, participations, the leaderboard.
     ChallengesMigrator,
     "gerak_challenges_migrations",
-    []
+    [challenges::m0001_challenges::Migration]
 );
 migrator!(
     /// The donations database (its tables arrive with the donations domain).

@@ -2,10 +2,14 @@
 //! handles and knows nothing of HTTP: the server hands it requests and credentials.
 
 pub mod auth;
+pub mod campaigns;
+pub mod challenges;
 pub mod connection;
 pub mod error;
-mod ids;
+mod input;
 mod limits;
+mod loaders;
+pub mod money;
 mod system;
 pub mod users;
 
@@ -21,10 +25,19 @@ pub use error::{ApiError, ApiResult, FieldError, FieldResult};
 pub use limits::Limits;
 
 #[derive(MergedObject, Default)]
-pub struct Query(users::UsersQuery, system::SystemQuery);
+pub struct Query(
+    users::UsersQuery,
+    campaigns::CampaignsQuery,
+    challenges::ChallengesQuery,
+    system::SystemQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(users::UsersMutation);
+pub struct Mutation(
+    users::UsersMutation,
+    campaigns::CampaignsMutation,
+    challenges::ChallengesMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(users::UsersSubscription);
@@ -75,11 +88,52 @@ pub fn sdl() -> String {
 }
 
 /// Adds what one HTTP request needs: its credentials and per-request loaders.
-pub fn prepare(domains: &Domains, request: Request, auth: Auth) -> Request {
-    request.data(auth).data(DataLoader::new(
-        users::UserLoader(domains.users.clone()),
-        tokio::spawn,
-    ))
+pub fn prepare(domains: &Domains, mut request: Request, auth: Auth) -> Request {
+    request.data.insert(auth);
+    insert_loaders(&mut request.data, domains, true);
+    request
+}
+
+fn insert_loaders(data: &mut Data, domains: &Domains, cache: bool) {
+    fn add<L>(data: &mut Data, loader: L, cache: bool)
+    where
+        DataLoader<L>: Send + Sync + 'static,
+    {
+        let loader = DataLoader::new(loader, tokio::spawn);
+        loader.enable_all_cache(cache);
+        data.insert(loader);
+    }
+    add(data, users::UserLoader(domains.users.clone()), cache);
+    add(
+        data,
+        campaigns::CampaignLoader(domains.campaigns.clone()),
+        cache,
+    );
+    add(
+        data,
+        challenges::ChallengeLoader(domains.challenges.clone()),
+        cache,
+    );
+    add(
+        data,
+        challenges::ParticipationLoader(domains.challenges.clone()),
+        cache,
+    );
+    add(
+        data,
+        challenges::CampaignChallengesLoader(domains.challenges.clone()),
+        cache,
+    );
+    add(
+        data,
+        challenges::MyParticipationLoader(domains.challenges.clone()),
+        cache,
+    );
+    add(
+        data,
+        challenges::LeaderboardLoader(domains.challenges.clone()),
+        cache,
+    );
 }
 
 /// The same for a WebSocket connection. Loaders do not cache here: a connection lives
@@ -87,8 +141,6 @@ pub fn prepare(domains: &Domains, request: Request, auth: Auth) -> Request {
 pub fn connection_data(domains: &Domains, auth: Auth) -> Data {
     let mut data = Data::default();
     data.insert(auth);
-    let users = DataLoader::new(users::UserLoader(domains.users.clone()), tokio::spawn);
-    users.enable_all_cache(false);
-    data.insert(users);
+    insert_loaders(&mut data, domains, false);
     data
 }

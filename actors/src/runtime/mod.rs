@@ -6,6 +6,7 @@
 //! turns a panic into an error for that one request and, when the panic happened where
 //! actor state could be half-changed, stops the actor so the supervisor restarts it.
 
+mod events;
 mod faults;
 mod handle;
 
@@ -26,6 +27,8 @@ use actix::{
 };
 use futures::FutureExt;
 
+pub use events::ApplyEvent;
+pub(crate) use events::{claim, event_money, event_text, spawn_consumer};
 pub use faults::FaultSwitch;
 pub use handle::Route;
 pub(crate) use handle::{database_only_service, domain_handle, route_messages};
@@ -81,11 +84,17 @@ pub trait DomainService: Unpin + 'static {
 #[derive(Debug, Default)]
 pub struct ActorStats {
     restarts: AtomicU64,
+    messages: AtomicU64,
 }
 
 impl ActorStats {
     pub fn restarts(&self) -> u64 {
         self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Messages handled since start (what batching is measured by).
+    pub fn messages(&self) -> u64 {
+        self.messages.load(Ordering::Relaxed)
     }
 }
 
@@ -145,6 +154,7 @@ where
     Fut: Future<Output = Result<T, DomainError>> + 'static,
 {
     let domain = S::DOMAIN;
+    actor.stats.messages.fetch_add(1, Ordering::Relaxed);
     let faults = actor.faults.clone();
     let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
         faults.trip(domain);

@@ -26,11 +26,11 @@ use crate::{
     bus::{Bus, Event},
     db::DomainDb,
     runtime::{Domain, DomainService},
+    validate::{optional_text, optional_url, required_text, search_pattern},
 };
 
 const MAX_NAME: usize = 200;
 const MAX_EMAIL: usize = 320;
-const MAX_URL: usize = 2048;
 
 #[derive(Clone)]
 pub struct UsersService {
@@ -244,13 +244,7 @@ impl UsersService {
         if let Some(role) = msg.role {
             filter = filter.add(user::Column::Role.eq(user::Role::from(role)));
         }
-        if let Some(search) = msg
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+        if let Some(pattern) = search_pattern(msg.search.as_deref())? {
             filter = filter.add(
                 Condition::any()
                     .add(
@@ -534,67 +528,6 @@ fn normalize_email(raw: &str) -> Result<(String, String), DomainError> {
         return Err(invalid("is not an email address"));
     }
     Ok((email.to_owned(), email.to_lowercase()))
-}
-
-fn required_text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(DomainError::invalid(field, "must not be empty"));
-    }
-    check_text(field, value, max)?;
-    Ok(value.to_owned())
-}
-
-/// Empty or blank means "none".
-fn optional_text(
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Result<Option<String>, DomainError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => {
-            check_text(field, text, max)?;
-            Ok(Some(text.to_owned()))
-        }
-    }
-}
-
-fn check_text(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
-    if value.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters long"),
-        ));
-    }
-    if value.chars().any(|c| c.is_control()) {
-        return Err(DomainError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
-}
-
-fn optional_url(field: &str, value: Option<String>) -> Result<Option<String>, DomainError> {
-    let Some(url) = optional_text(field, value, MAX_URL)? else {
-        return Ok(None);
-    };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') && !url.contains(' ') => {
-            Ok(Some(url))
-        }
-        _ => Err(DomainError::invalid(field, "must be an http or https URL")),
-    }
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 impl From<user::Model> for User {

@@ -1,1 +1,2 @@
 pub mod m0001_accounts;
+pub mod m0002_inbox;

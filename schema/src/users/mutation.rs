@@ -8,7 +8,7 @@ use crate::{
     Handles,
     auth::{require_admin, require_viewer},
     error::{ApiError, FieldResult},
-    ids::parse_id,
+    input::{parse_id, patch},
 };
 
 /// Sign-up. ADMIN and SERVICE cannot be chosen here.
@@ -136,14 +136,5 @@ impl UsersMutation {
             })
             .await?;
         Ok(User::new(user))
-    }
-}
-
-/// Absent: leave as is; null or "": clear; a value: set.
-fn patch(value: MaybeUndefined<String>) -> Option<Option<String>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
     }
 }

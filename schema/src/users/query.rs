@@ -10,7 +10,7 @@ use crate::{
     auth::{optional_viewer, require_admin},
     connection::{Cursor, Total, page_size},
     error::{ApiError, FieldResult},
-    ids::parse_id,
+    input::parse_id,
 };
 
 const CURSOR_KIND: &str = "user";

@@ -1,8 +1,13 @@
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
 use gerak_actors::users as domain;
 
-use crate::auth::optional_viewer;
+use crate::{
+    auth::optional_viewer,
+    challenges::{Participation, participation_connection},
+    connection::{Cursor, Total},
+    error::FieldResult,
+};
 
 /// What a user may do.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -107,6 +112,16 @@ impl User {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.record.created_at
+    }
+
+    /// The challenges this user has joined, newest first.
+    async fn participations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Connection<Cursor, Participation, Total>> {
+        Ok(participation_connection(ctx, None, Some(&self.record.id), first, after, None).await?)
     }
 }
 

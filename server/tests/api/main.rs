@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod campaigns;
 mod files;
 mod http;
 mod isolation;

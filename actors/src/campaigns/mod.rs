@@ -1,0 +1,46 @@
+//! The campaigns domain: campaigns, their life cycle, and the totals (raised, donors,
+//! participants) it keeps from other domains' events.
+
+mod messages;
+mod service;
+mod slug;
+
+pub use messages::*;
+pub use service::CampaignsService;
+
+use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+
+route_messages!(CampaignsService {
+    CreateCampaign => create,
+    UpdateCampaign => update,
+    SetCampaignStatus => set_status,
+    GetCampaigns => get,
+    FindCampaignBySlug => find_by_slug,
+    ListCampaigns => list,
+    ApplyEvent => apply,
+});
+
+domain_handle!(
+    /// The way in to the campaigns domain.
+    CampaignsHandle, Domain::Campaigns, CampaignsService, {
+        create: CreateCampaign,
+        update: UpdateCampaign,
+        set_status: SetCampaignStatus,
+        get: GetCampaigns,
+        find_by_slug: FindCampaignBySlug,
+        list: ListCampaigns,
+        apply: ApplyEvent,
+    }
+);
+
+/// The events this domain keeps projections from.
+pub(crate) fn wants(event: &crate::bus::Event) -> bool {
+    matches!(
+        event.kind.as_str(),
+        "challenges.participation_joined"
+            | "donations.donation_paid"
+            | "donations.donation_refunded"
+            | "reports.content_hidden"
+            | "reports.content_restored"
+    )
+}

@@ -1,0 +1,498 @@
+//! The campaigns domain's logic, run by its actor.
+
+use chrono::Utc;
+use gerak_entities::campaigns::{campaign, campaign_member};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict},
+};
+use serde_json::json;
+
+use super::{messages::*, slug};
+use crate::{
+    DomainError,
+    bus::{Bus, Event},
+    db::DomainDb,
+    money::{Currency, Money},
+    runtime::{ApplyEvent, Domain, DomainService, claim, event_money as money, event_text as text},
+    validate::{MAX_DESCRIPTION, MAX_TITLE, optional_url, period, required_text, search_pattern},
+};
+
+#[derive(Clone)]
+pub struct CampaignsService {
+    pub(crate) db: DomainDb,
+    pub(crate) bus: Bus,
+}
+
+impl DomainService for CampaignsService {
+    const DOMAIN: Domain = Domain::Campaigns;
+
+    fn db(&self) -> &DomainDb {
+        &self.db
+    }
+}
+
+impl CampaignsService {
+    pub async fn create(self, msg: CreateCampaign) -> Result<Campaign, DomainError> {
+        let title = required_text("title", &msg.title, MAX_TITLE)?;
+        let description = required_text("description", &msg.description, MAX_DESCRIPTION)?;
+        let banner_url = optional_url("bannerUrl", msg.banner_url)?;
+        if let Some(goal) = msg.goal {
+            positive("goal.amount", goal)?;
+        }
+        period(msg.starts_at, msg.ends_at)?;
+        let currency = msg
+            .goal
+            .map(|g| g.currency)
+            .map_or_else(|| Currency::parse("currency", "IDR"), Ok)?;
+        let chosen_slug = match msg.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(given) if slug::is_valid(given) => Some(given.to_owned()),
+            Some(_) => {
+                return Err(DomainError::invalid(
+                    "slug",
+                    format!(
+                        "must be lower-case letters, digits and single dashes, at most {} characters",
+                        slug::MAX_LEN
+                    ),
+                ));
+            }
+            None => None,
+        };
+        let base = chosen_slug
+            .clone()
+            .unwrap_or_else(|| slug::from_title(&title));
+        let now = Utc::now();
+        // A generated slug gets a suffix on collision; a chosen one is a CONFLICT.
+        for attempt in 1..=50u32 {
+            let candidate = if attempt == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{attempt}")
+            };
+            let row = campaign::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().to_string()),
+                legacy_id: Set(None),
+                slug: Set(candidate),
+                title: Set(title.clone()),
+                description: Set(description.clone()),
+                banner_url: Set(banner_url.clone()),
+                status: Set(campaign::CampaignStatus::Draft),
+                goal_minor: Set(msg.goal.map(|g| g.minor)),
+                currency: Set(currency.code().to_owned()),
+                raised_minor: Set(0),
+                donor_count: Set(0),
+                participant_count: Set(0),
+                starts_at: Set(msg.starts_at),
+                ends_at: Set(msg.ends_at),
+                hidden: Set(false),
+                organizer_id: Set(msg.organizer_id.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            match row.insert(&self.db.write).await {
+                Ok(row) => {
+                    let campaign = to_record(row)?;
+                    self.bus
+                        .publish(Event::new(
+                            Domain::Campaigns,
+                            "campaign_created",
+                            json!({ "campaignId": campaign.id, "organizerId": campaign.organizer_id, "slug": campaign.slug, "status": campaign.status, "currency": campaign.raised.currency }),
+                        ))
+                        .await;
+                    return Ok(campaign);
+                }
+                Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    if chosen_slug.is_some() {
+                        return Err(DomainError::Conflict(format!(
+                            "the slug `{base}` is already taken"
+                        )));
+                    }
+                }
+                Err(err) => return Err(self.db.map_err(err)),
+            }
+        }
+        Err(DomainError::Conflict(format!(
+            "no free slug near `{base}`; choose one"
+        )))
+    }
+
+    pub async fn update(self, msg: UpdateCampaign) -> Result<Campaign, DomainError> {
+        let row = self.existing(&msg.id).await?;
+        let starts_at = msg.starts_at.unwrap_or(row.starts_at);
+        let ends_at = msg.ends_at.unwrap_or(row.ends_at);
+        period(starts_at, ends_at)?;
+        let currency = row.currency.clone();
+        let mut change: campaign::ActiveModel = row.into();
+        if let Some(title) = msg.title {
+            change.title = Set(required_text("title", &title, MAX_TITLE)?);
+        }
+        if let Some(description) = msg.description {
+            change.description = Set(required_text("description", &description, MAX_DESCRIPTION)?);
+        }
+        if let Some(banner_url) = msg.banner_url {
+            change.banner_url = Set(optional_url("bannerUrl", banner_url)?);
+        }
+        if let Some(goal) = msg.goal {
+            if let Some(goal) = goal {
+                positive("goal.amount", goal)?;
+                if goal.currency.code() != currency {
+                    return Err(DomainError::invalid(
+                        "goal.currency",
+                        format!("must be the campaign's currency, {currency}"),
+                    ));
+                }
+            }
+            change.goal_minor = Set(goal.map(|g| g.minor));
+        }
+        change.starts_at = Set(starts_at);
+        change.ends_at = Set(ends_at);
+        change.updated_at = Set(Utc::now());
+        let row = change
+            .update(&self.db.write)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        to_record(row)
+    }
+
+    pub async fn set_status(self, msg: SetCampaignStatus) -> Result<Campaign, DomainError> {
+        let row = self.existing(&msg.id).await?;
+        let current = status_from(row.status);
+        if current == msg.status {
+            return to_record(row);
+        }
+        if !current.can_become(msg.status) {
+            return Err(DomainError::invalid(
+                "status",
+                format!(
+                    "a campaign cannot go from {} to {}",
+                    current.name(),
+                    msg.status.name()
+                ),
+            ));
+        }
+        // Only move from the status we read: a concurrent change makes this a CONFLICT.
+        let moved = campaign::Entity::update_many()
+            .col_expr(campaign::Column::Status, Expr::value(status_to(msg.status)))
+            .col_expr(campaign::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(campaign::Column::Id.eq(msg.id.clone()))
+            .filter(campaign::Column::Status.eq(row.status))
+            .exec(&self.db.write)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        if moved.rows_affected != 1 {
+            return Err(DomainError::Conflict(
+                "the campaign's status changed meanwhile; try again".to_owned(),
+            ));
+        }
+        let campaign = to_record(self.existing(&msg.id).await?)?;
+        self.bus
+            .publish(Event::new(
+                Domain::Campaigns,
+                "campaign_status_changed",
+                json!({ "campaignId": campaign.id, "previousStatus": current, "status": campaign.status, "organizerId": campaign.organizer_id }),
+            ))
+            .await;
+        Ok(campaign)
+    }
+
+    pub async fn get(self, msg: GetCampaigns) -> Result<Vec<Campaign>, DomainError> {
+        if msg.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        campaign::Entity::find()
+            .filter(campaign::Column::Id.is_in(msg.ids))
+            .all(&self.db.read)
+            .await
+            .map_err(|e| self.db.map_err(e))?
+            .into_iter()
+            .map(to_record)
+            .collect()
+    }
+
+    pub async fn find_by_slug(
+        self,
+        msg: FindCampaignBySlug,
+    ) -> Result<Option<Campaign>, DomainError> {
+        campaign::Entity::find()
+            .filter(campaign::Column::Slug.eq(msg.slug.trim().to_lowercase()))
+            .one(&self.db.read)
+            .await
+            .map_err(|e| self.db.map_err(e))?
+            .map(to_record)
+            .transpose()
+    }
+
+    pub async fn list(self, msg: ListCampaigns) -> Result<CampaignPage, DomainError> {
+        let mut filter = Condition::all();
+        if let Some(status) = msg.status {
+            filter = filter.add(campaign::Column::Status.eq(status_to(status)));
+        }
+        if let Some(organizer) = &msg.organizer_id {
+            filter = filter.add(campaign::Column::OrganizerId.eq(organizer.clone()));
+        }
+        if !msg.include_hidden {
+            filter = filter.add(campaign::Column::Hidden.eq(false));
+        }
+        if !msg.include_drafts {
+            filter = filter.add(campaign::Column::Status.ne(campaign::CampaignStatus::Draft));
+        }
+        if let Some(pattern) = search_pattern(msg.search.as_deref())? {
+            filter = filter.add(
+                Condition::any()
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(campaign::Column::Title)))
+                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                    )
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(campaign::Column::Description)))
+                            .like(LikeExpr::new(pattern).escape('\\')),
+                    ),
+            );
+        }
+        let total_count = campaign::Entity::find()
+            .filter(filter.clone())
+            .count(&self.db.read)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        let mut page = campaign::Entity::find().filter(filter);
+        if let Some(after) = msg.after {
+            page = page.filter(campaign::Column::Id.lt(after));
+        }
+        let mut rows = page
+            .order_by_desc(campaign::Column::Id)
+            .limit(msg.first + 1)
+            .all(&self.db.read)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        let has_next_page = rows.len() as u64 > msg.first;
+        rows.truncate(msg.first as usize);
+        Ok(CampaignPage {
+            campaigns: rows.into_iter().map(to_record).collect::<Result<_, _>>()?,
+            has_next_page,
+            total_count,
+        })
+    }
+
+    /// Keeps the projections: participants, donors, raised, and moderation's hiding.
+    pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
+        let txn = self
+            .db
+            .write
+            .begin()
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        if !claim(&txn, &event).await.map_err(|e| self.db.map_err(e))? {
+            return Ok(());
+        }
+        let data = &event.data;
+        let changed = match event.kind.as_str() {
+            "challenges.participation_joined" => {
+                let campaign_id = text(data, "campaignId")?;
+                let added = self
+                    .add_member(&txn, campaign_id, text(data, "userId")?, "participant")
+                    .await?;
+                if added {
+                    self.bump(&txn, campaign_id, campaign::Column::ParticipantCount, 1)
+                        .await?;
+                }
+                Some(campaign_id.to_owned())
+            }
+            "donations.donation_paid" => {
+                let campaign_id = text(data, "campaignId")?;
+                let amount = money(data, "amount")?;
+                self.add_raised(&txn, campaign_id, amount).await?;
+                if let Some(donor) = data.get("donorId").and_then(|v| v.as_str())
+                    && self.add_member(&txn, campaign_id, donor, "donor").await?
+                {
+                    self.bump(&txn, campaign_id, campaign::Column::DonorCount, 1)
+                        .await?;
+                }
+                Some(campaign_id.to_owned())
+            }
+            "donations.donation_refunded" => {
+                let campaign_id = text(data, "campaignId")?;
+                let refunded = money(data, "refundedNow")?;
+                self.add_raised(
+                    &txn,
+                    campaign_id,
+                    Money::new(-refunded.minor, refunded.currency),
+                )
+                .await?;
+                Some(campaign_id.to_owned())
+            }
+            "reports.content_hidden" | "reports.content_restored"
+                if text(data, "targetType")? == "CAMPAIGN" =>
+            {
+                let hidden = event.kind == "reports.content_hidden";
+                campaign::Entity::update_many()
+                    .col_expr(campaign::Column::Hidden, Expr::value(hidden))
+                    .filter(campaign::Column::Id.eq(text(data, "targetId")?))
+                    .exec(&txn)
+                    .await
+                    .map_err(|e| self.db.map_err(e))?;
+                None
+            }
+            _ => None,
+        };
+        txn.commit().await.map_err(|e| self.db.map_err(e))?;
+        if let Some(campaign_id) = changed {
+            self.publish_progress(&campaign_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn publish_progress(&self, campaign_id: &str) -> Result<(), DomainError> {
+        let Some(row) = campaign::Entity::find_by_id(campaign_id.to_owned())
+            .one(&self.db.write)
+            .await
+            .map_err(|e| self.db.map_err(e))?
+        else {
+            return Ok(());
+        };
+        let campaign = to_record(row)?;
+        self.bus
+            .publish(Event::new(
+                Domain::Campaigns,
+                "campaign_progress",
+                json!({
+                    "campaignId": campaign.id,
+                    "raised": { "amount": campaign.raised.amount(), "currency": campaign.raised.currency },
+                    "donorCount": campaign.donor_count,
+                    "participantCount": campaign.participant_count,
+                }),
+            ))
+            .await;
+        Ok(())
+    }
+
+    /// True if the person was not yet a member of that kind.
+    async fn add_member(
+        &self,
+        txn: &DatabaseTransaction,
+        campaign_id: &str,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<bool, DomainError> {
+        let inserted = campaign_member::Entity::insert(campaign_member::ActiveModel {
+            campaign_id: Set(campaign_id.to_owned()),
+            user_id: Set(user_id.to_owned()),
+            kind: Set(kind.to_owned()),
+            since: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                campaign_member::Column::CampaignId,
+                campaign_member::Column::Kind,
+                campaign_member::Column::UserId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await
+        .map_err(|e| self.db.map_err(e))?;
+        Ok(inserted > 0)
+    }
+
+    async fn bump(
+        &self,
+        txn: &DatabaseTransaction,
+        campaign_id: &str,
+        column: campaign::Column,
+        by: i64,
+    ) -> Result<(), DomainError> {
+        campaign::Entity::update_many()
+            .col_expr(column, Expr::col(column).add(by))
+            .filter(campaign::Column::Id.eq(campaign_id.to_owned()))
+            .exec(txn)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        Ok(())
+    }
+
+    async fn add_raised(
+        &self,
+        txn: &DatabaseTransaction,
+        campaign_id: &str,
+        amount: Money,
+    ) -> Result<(), DomainError> {
+        let result = campaign::Entity::update_many()
+            .col_expr(
+                campaign::Column::RaisedMinor,
+                Expr::col(campaign::Column::RaisedMinor).add(amount.minor),
+            )
+            .filter(campaign::Column::Id.eq(campaign_id.to_owned()))
+            .filter(campaign::Column::Currency.eq(amount.currency.code()))
+            .exec(txn)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        if result.rows_affected != 1 {
+            tracing::error!(campaign_id, amount = %amount, "a donation event names no campaign in its currency; not counted");
+        }
+        Ok(())
+    }
+
+    async fn existing(&self, id: &str) -> Result<campaign::Model, DomainError> {
+        campaign::Entity::find_by_id(id.to_owned())
+            .one(&self.db.write)
+            .await
+            .map_err(|e| self.db.map_err(e))?
+            .ok_or_else(|| DomainError::not_found("campaign"))
+    }
+}
+
+fn positive(field: &str, money: Money) -> Result<(), DomainError> {
+    if money.minor <= 0 {
+        Err(DomainError::invalid(field, "must be positive"))
+    } else {
+        Ok(())
+    }
+}
+
+fn status_from(status: campaign::CampaignStatus) -> CampaignStatus {
+    match status {
+        campaign::CampaignStatus::Draft => CampaignStatus::Draft,
+        campaign::CampaignStatus::Active => CampaignStatus::Active,
+        campaign::CampaignStatus::Ended => CampaignStatus::Ended,
+        campaign::CampaignStatus::Archived => CampaignStatus::Archived,
+    }
+}
+
+fn status_to(status: CampaignStatus) -> campaign::CampaignStatus {
+    match status {
+        CampaignStatus::Draft => campaign::CampaignStatus::Draft,
+        CampaignStatus::Active => campaign::CampaignStatus::Active,
+        CampaignStatus::Ended => campaign::CampaignStatus::Ended,
+        CampaignStatus::Archived => campaign::CampaignStatus::Archived,
+    }
+}
+
+fn to_record(row: campaign::Model) -> Result<Campaign, DomainError> {
+    let currency = Currency::parse("currency", &row.currency).map_err(|_| {
+        DomainError::Internal(format!(
+            "campaign {} has an unknown currency `{}`",
+            row.id, row.currency
+        ))
+    })?;
+    Ok(Campaign {
+        id: row.id,
+        legacy_id: row.legacy_id,
+        slug: row.slug,
+        title: row.title,
+        description: row.description,
+        banner_url: row.banner_url,
+        status: status_from(row.status),
+        goal: row.goal_minor.map(|m| Money::new(m, currency)),
+        raised: Money::new(row.raised_minor, currency),
+        donor_count: row.donor_count,
+        participant_count: row.participant_count,
+        starts_at: row.starts_at,
+        ends_at: row.ends_at,
+        hidden: row.hidden,
+        organizer_id: row.organizer_id,
+        created_at: row.created_at,
+    })
+}
