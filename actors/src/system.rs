@@ -53,6 +53,8 @@ pub struct StartOptions {
     pub jwt_secret: Vec<u8>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// Distinct reporters whose OPEN reports hide content until an admin decides.
+    pub auto_hide_reports: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +149,18 @@ impl Domains {
             crate::challenges::wants,
         );
         let donations = database_only!(Domain::Donations, DonationsService, DonationsHandle);
-        let reports = database_only!(Domain::Reports, ReportsService, ReportsHandle);
+        let reports = start!(Domain::Reports, ReportsHandle, |db| ReportsService {
+            db,
+            bus: bus.clone(),
+            auto_hide_threshold: options.auto_hide_reports.max(1),
+        });
+        spawn_consumer(
+            Domain::Reports,
+            &bus,
+            reports.clone(),
+            crate::reports::wants,
+        );
+        spawn_consumer(Domain::Users, &bus, users.clone(), crate::users::wants);
 
         Ok(Self {
             users,

@@ -6,4 +6,5 @@
 pub mod campaigns;
 pub mod challenges;
 pub mod inbox;
+pub mod reports;
 pub mod users;

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 pub mod campaigns;
 pub mod challenges;
 mod inbox;
+pub mod reports;
 pub mod users;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -56,8 +57,8 @@ migrator!(
     []
 );
 migrator!(
-    /// The reports database (its tables arrive with the reports domain).
+    /// The reports database: reports, moderation, and the admin projections.
     ReportsMigrator,
     "gerak_reports_migrations",
-    []
+    [reports::m0001_reports::Migration]
 );

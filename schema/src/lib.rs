@@ -10,6 +10,7 @@ mod input;
 mod limits;
 mod loaders;
 pub mod money;
+pub mod reports;
 mod system;
 pub mod users;
 
@@ -29,6 +30,7 @@ pub struct Query(
     users::UsersQuery,
     campaigns::CampaignsQuery,
     challenges::ChallengesQuery,
+    reports::ReportsQuery,
     system::SystemQuery,
 );
 
@@ -37,10 +39,11 @@ pub struct Mutation(
     users::UsersMutation,
     campaigns::CampaignsMutation,
     challenges::ChallengesMutation,
+    reports::ReportsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(users::UsersSubscription);
+pub struct Subscription(users::UsersSubscription, reports::ReportsSubscription);
 
 pub type GerakSchema = Schema<Query, Mutation, Subscription>;
 

@@ -71,6 +71,7 @@ pub async fn start_domains(config: &Config) -> Result<Arc<Domains>, ServeError> 
         jwt_secret: config.jwt_secret.clone(),
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
+        auto_hide_reports: config.auto_hide_reports,
     })
     .await?;
     Ok(Arc::new(domains))

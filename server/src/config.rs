@@ -105,6 +105,14 @@ pub struct Settings {
     /// Allow introspection (default: on, except in production).
     #[arg(long, env = "GERAK_INTROSPECTION", global = true)]
     pub introspection: Option<bool>,
+    /// Distinct reporters with open reports that hide content until an admin decides.
+    #[arg(
+        long,
+        env = "GERAK_AUTO_HIDE_REPORTS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub auto_hide_reports: u64,
     /// Log filter, as RUST_LOG.
     #[arg(long, env = "GERAK_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -150,6 +158,7 @@ pub struct Config {
     pub max_batch: usize,
     pub limits: gerak_schema::Limits,
     pub graphiql: bool,
+    pub auto_hide_reports: u64,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -215,6 +224,7 @@ impl Config {
                 introspection: settings.introspection.unwrap_or(!production),
             },
             graphiql: settings.graphiql.unwrap_or(!production),
+            auto_hide_reports: settings.auto_hide_reports.max(1),
             log: settings.log,
             log_format: settings.log_format.unwrap_or(if production {
                 LogFormat::Json

@@ -8,7 +8,7 @@ pub mod tokens;
 pub use messages::*;
 pub use service::UsersService;
 
-use crate::runtime::{Domain, domain_handle, route_messages};
+use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
 
 route_messages!(UsersService {
     Register => register,
@@ -22,6 +22,7 @@ route_messages!(UsersService {
     SetRole => set_role,
     SetSuspended => set_suspended,
     CreateAdmin => create_admin,
+    ApplyEvent => apply,
 });
 
 domain_handle!(
@@ -38,5 +39,11 @@ domain_handle!(
         set_role: SetRole,
         set_suspended: SetSuspended,
         create_admin: CreateAdmin,
+        apply: ApplyEvent,
     }
 );
+
+/// Moderation suspends accounts.
+pub(crate) fn wants(event: &crate::bus::Event) -> bool {
+    event.kind == "reports.user_suspended"
+}

@@ -25,7 +25,7 @@ use crate::{
     DomainError,
     bus::{Bus, Event},
     db::DomainDb,
-    runtime::{Domain, DomainService},
+    runtime::{ApplyEvent, Domain, DomainService, claim, event_text},
     validate::{optional_text, optional_url, required_text, search_pattern},
 };
 
@@ -403,6 +403,30 @@ impl UsersService {
                 .await;
         }
         Ok(user)
+    }
+
+    /// Moderation's decisions about accounts.
+    pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
+        let user_id = event_text(&event.data, "userId")?.to_owned();
+        let txn = self.begin().await?;
+        if !claim(&txn, &event).await.map_err(|e| self.db.map_err(e))? {
+            return Ok(());
+        }
+        self.commit(txn).await?;
+        if event.kind == "reports.user_suspended" {
+            match self
+                .clone()
+                .set_suspended(SetSuspended {
+                    user_id,
+                    suspended: true,
+                })
+                .await
+            {
+                Ok(_) | Err(DomainError::NotFound { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
     }
 
     async fn existing_user(&self, id: &str) -> Result<user::Model, DomainError> {

@@ -8,6 +8,7 @@ mod campaigns;
 mod files;
 mod http;
 mod isolation;
+mod moderation;
 mod ops;
 mod subscriptions;
 mod users;

@@ -1,0 +1,54 @@
+//! The reports domain: moderation reports, auto-hiding, resolutions and appeals, and the
+//! admin dashboard's projections.
+
+mod messages;
+mod service;
+
+pub use messages::*;
+pub use service::ReportsService;
+
+use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+
+route_messages!(ReportsService {
+    FileReport => file,
+    ResolveReport => resolve,
+    Appeal => appeal,
+    GetReports => get,
+    ListReports => list,
+    GetChallengeStats => challenge_stats,
+    GetDashboard => dashboard,
+    ApplyEvent => apply,
+});
+
+domain_handle!(
+    /// The way in to the reports domain.
+    ReportsHandle, Domain::Reports, ReportsService, {
+        file: FileReport,
+        resolve: ResolveReport,
+        appeal: Appeal,
+        get: GetReports,
+        list: ListReports,
+        challenge_stats: GetChallengeStats,
+        dashboard: GetDashboard,
+        apply: ApplyEvent,
+    }
+);
+
+/// What the admin projections are built from.
+pub(crate) fn wants(event: &crate::bus::Event) -> bool {
+    matches!(
+        event.kind.as_str(),
+        "users.user_registered"
+            | "users.user_role_changed"
+            | "users.user_suspended"
+            | "users.user_reinstated"
+            | "campaigns.campaign_created"
+            | "campaigns.campaign_status_changed"
+            | "challenges.participation_joined"
+            | "challenges.action_submitted"
+            | "challenges.action_approved"
+            | "challenges.action_rejected"
+            | "donations.donation_paid"
+            | "donations.donation_refunded"
+    )
+}
