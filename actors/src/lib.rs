@@ -7,6 +7,7 @@ pub mod bus;
 pub mod db;
 mod error;
 pub mod money;
+mod payments;
 pub mod runtime;
 pub mod system;
 pub mod validate;

@@ -120,11 +120,6 @@ impl Domains {
                 $handle::new(&addr)
             }};
         }
-        macro_rules! database_only {
-            ($domain:expr, $service:ident, $handle:ident) => {
-                start!($domain, $handle, |db| $service::new(db))
-            };
-        }
         let bus = options.bus.clone();
         let campaigns = start!(Domain::Campaigns, CampaignsHandle, |db| CampaignsService {
             db,
@@ -148,7 +143,17 @@ impl Domains {
             challenges.clone(),
             crate::challenges::wants,
         );
-        let donations = database_only!(Domain::Donations, DonationsService, DonationsHandle);
+        let donations = start!(Domain::Donations, DonationsHandle, |db| DonationsService {
+            db,
+            bus: bus.clone()
+        });
+        spawn_consumer(
+            Domain::Donations,
+            &bus,
+            donations.clone(),
+            crate::donations::wants,
+        );
+        crate::payments::spawn_consumer(&bus, donations.clone());
         let reports = start!(Domain::Reports, ReportsHandle, |db| ReportsService {
             db,
             bus: bus.clone(),
@@ -230,7 +235,7 @@ async fn connect(domain: Domain, url: &str) -> Result<DomainDb, StartError> {
         })
 }
 
-async fn migrate(db: &DomainDb) -> Result<(), StartError> {
+pub(crate) async fn migrate(db: &DomainDb) -> Result<(), StartError> {
     let result = match db.domain {
         Domain::Users => UsersMigrator::up(&db.write, None).await,
         Domain::Campaigns => CampaignsMigrator::up(&db.write, None).await,

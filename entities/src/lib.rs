@@ -5,6 +5,7 @@
 
 pub mod campaigns;
 pub mod challenges;
+pub mod donations;
 pub mod inbox;
 pub mod reports;
 pub mod users;

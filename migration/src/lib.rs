@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 pub mod campaigns;
 pub mod challenges;
+pub mod donations;
 mod inbox;
 pub mod reports;
 pub mod users;
@@ -51,10 +52,10 @@ migrator!(
     [challenges::m0001_challenges::Migration]
 );
 migrator!(
-    /// The donations database (its tables arrive with the donations domain).
+    /// The donations database: donations and the double-entry ledger.
     DonationsMigrator,
     "gerak_donations_migrations",
-    []
+    [donations::m0001_donations::Migration]
 );
 migrator!(
     /// The reports database: reports, moderation, and the admin projections.

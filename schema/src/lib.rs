@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod challenges;
 pub mod connection;
+pub mod donations;
 pub mod error;
 mod input;
 mod limits;
@@ -30,6 +31,7 @@ pub struct Query(
     users::UsersQuery,
     campaigns::CampaignsQuery,
     challenges::ChallengesQuery,
+    donations::DonationsQuery,
     reports::ReportsQuery,
     system::SystemQuery,
 );
@@ -39,11 +41,16 @@ pub struct Mutation(
     users::UsersMutation,
     campaigns::CampaignsMutation,
     challenges::ChallengesMutation,
+    donations::DonationsMutation,
     reports::ReportsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(users::UsersSubscription, reports::ReportsSubscription);
+pub struct Subscription(
+    users::UsersSubscription,
+    donations::DonationsSubscription,
+    reports::ReportsSubscription,
+);
 
 pub type GerakSchema = Schema<Query, Mutation, Subscription>;
 
@@ -135,6 +142,11 @@ fn insert_loaders(data: &mut Data, domains: &Domains, cache: bool) {
     add(
         data,
         challenges::LeaderboardLoader(domains.challenges.clone()),
+        cache,
+    );
+    add(
+        data,
+        donations::DonationLoader(domains.donations.clone()),
         cache,
     );
 }

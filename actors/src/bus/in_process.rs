@@ -4,7 +4,7 @@ use futures::{StreamExt, future::BoxFuture};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
-use super::{BusError, Event, EventStream, Transport};
+use super::{BusError, Event, EventStream, InboundStream, StreamAck, Transport};
 
 /// Buffer per subscriber; a subscriber that falls this far behind skips events (logged).
 const CAPACITY: usize = 4096;
@@ -48,5 +48,23 @@ impl Transport for InProcessBus {
 
     fn name(&self) -> &'static str {
         "in-process"
+    }
+
+    fn inbound_payments(&self) -> Option<InboundStream> {
+        None
+    }
+
+    fn ack(&self, _ack: StreamAck) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn dead_letter(
+        &self,
+        _reason: String,
+        _channel: String,
+        _payload: String,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
+        // Logged and counted by the bus; nothing outside this process could read more.
+        Box::pin(async { Ok(()) })
     }
 }

@@ -50,6 +50,25 @@ pub enum BusError {
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Arc<Event>> + Send>>;
 
+/// A message another service sent us (a payment result), as it arrived: not yet parsed,
+/// so that whatever it holds can be dead-lettered with a reason instead of lost.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub channel: String,
+    pub payload: String,
+    /// Set for stream entries: acknowledge once handled (applied or dead-lettered).
+    pub ack: Option<StreamAck>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamAck {
+    pub stream: String,
+    pub group: String,
+    pub id: String,
+}
+
+pub type InboundStream = Pin<Box<dyn Stream<Item = Inbound> + Send>>;
+
 /// A transport for events.
 pub trait Transport: Send + Sync + 'static {
     fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>>;
@@ -57,6 +76,17 @@ pub trait Transport: Send + Sync + 'static {
     fn subscribe(&self) -> EventStream;
     fn ping(&self) -> BoxFuture<'_, Result<(), BusError>>;
     fn name(&self) -> &'static str;
+    /// Payment results from the payment provider's adapter; None when no transport
+    /// carries them (in-process: only the `recordPayment` mutation does).
+    fn inbound_payments(&self) -> Option<InboundStream>;
+    fn ack(&self, ack: StreamAck) -> BoxFuture<'_, Result<(), BusError>>;
+    /// Keeps a message that can never be applied, with why, for an operator to see.
+    fn dead_letter(
+        &self,
+        reason: String,
+        channel: String,
+        payload: String,
+    ) -> BoxFuture<'_, Result<(), BusError>>;
 }
 
 #[derive(Clone)]
@@ -100,5 +130,28 @@ impl Bus {
 
     pub fn transport_name(&self) -> &'static str {
         self.transport.name()
+    }
+
+    pub fn inbound_payments(&self) -> Option<InboundStream> {
+        self.transport.inbound_payments()
+    }
+
+    pub async fn ack(&self, ack: StreamAck) {
+        if let Err(err) = self.transport.ack(ack).await {
+            tracing::warn!(error = %err, "acknowledging a stream entry failed; it will be delivered again");
+        }
+    }
+
+    pub async fn dead_letter(&self, reason: &str, channel: &str, payload: &str) {
+        metrics::counter!("gerak_events_dead_lettered_total", "channel" => channel.to_owned())
+            .increment(1);
+        tracing::warn!(%reason, %channel, "a message was dead-lettered");
+        if let Err(err) = self
+            .transport
+            .dead_letter(reason.to_owned(), channel.to_owned(), payload.to_owned())
+            .await
+        {
+            tracing::error!(error = %err, %reason, "dead-lettering failed");
+        }
     }
 }

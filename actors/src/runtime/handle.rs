@@ -80,31 +80,3 @@ macro_rules! route_messages {
 }
 
 pub(crate) use route_messages;
-
-/// A domain service holding only its database, for domains whose own messages have not
-/// arrived yet: the domain still owns its database, migrations and readiness.
-macro_rules! database_only_service {
-    ($(#[$doc:meta])* $service:ident, $domain:expr) => {
-        $(#[$doc])*
-        #[derive(Clone)]
-        pub struct $service {
-            db: $crate::db::DomainDb,
-        }
-
-        impl $service {
-            pub(crate) fn new(db: $crate::db::DomainDb) -> Self {
-                Self { db }
-            }
-        }
-
-        impl $crate::runtime::DomainService for $service {
-            const DOMAIN: $crate::runtime::Domain = $domain;
-
-            fn db(&self) -> &$crate::db::DomainDb {
-                &self.db
-            }
-        }
-    };
-}
-
-pub(crate) use database_only_service;

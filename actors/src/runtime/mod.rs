@@ -31,7 +31,7 @@ pub use events::ApplyEvent;
 pub(crate) use events::{claim, event_money, event_text, spawn_consumer};
 pub use faults::FaultSwitch;
 pub use handle::Route;
-pub(crate) use handle::{database_only_service, domain_handle, route_messages};
+pub(crate) use handle::{domain_handle, route_messages};
 
 use crate::{DomainError, db::DomainDb};
 

@@ -131,6 +131,24 @@ impl Campaign {
         Ok(leaderboard(ctx, &self.0.id, first).await?)
     }
 
+    /// Its paid donations, newest first (anonymous donors hidden).
+    async fn donations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Connection<Cursor, crate::donations::Donation, Total>> {
+        Ok(crate::donations::donation_connection(
+            ctx,
+            Some(self.0.id.clone()),
+            None,
+            true,
+            first,
+            after,
+        )
+        .await?)
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

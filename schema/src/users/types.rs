@@ -123,6 +123,31 @@ impl User {
     ) -> FieldResult<Connection<Cursor, Participation, Total>> {
         Ok(participation_connection(ctx, None, Some(&self.record.id), first, after, None).await?)
     }
+
+    /// Their donations, newest first: visible to themself and admins only.
+    async fn donations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Connection<Cursor, crate::donations::Donation, Total>> {
+        let viewer = optional_viewer(ctx)?;
+        if !viewer.is_some_and(|v| v.is_admin() || v.user_id == self.record.id) {
+            return Err(crate::error::ApiError::Forbidden(
+                "only the user themself or an admin may see their donations".to_owned(),
+            )
+            .into());
+        }
+        Ok(crate::donations::donation_connection(
+            ctx,
+            None,
+            Some(self.record.id.clone()),
+            false,
+            first,
+            after,
+        )
+        .await?)
+    }
 }
 
 /// A session: a short-lived access token and the refresh token that renews it.

@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod campaigns;
+mod donations;
 mod files;
 mod http;
 mod isolation;

@@ -74,6 +74,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     /// PostgreSQL databases of this test, by domain (Servers backend only).
     pub databases: Vec<String>,
+    /// This test's Redis key prefix (Servers backend only).
+    pub redis_prefix: String,
     data_dir: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -86,6 +88,14 @@ impl TestServer {
 
     /// Starts a server; `extra` are more command-line settings (`--max-depth`, `5`, ...).
     pub async fn start_with(backend: Backend, extra: &[&str]) -> Self {
+        static LOGS: std::sync::Once = std::sync::Once::new();
+        LOGS.call_once(|| {
+            // Warnings and errors into each test's captured output.
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+                .with_test_writer()
+                .try_init();
+        });
         let unique = uuid::Uuid::now_v7().simple().to_string();
         let data_dir = std::env::temp_dir().join(format!("gerak-test-{unique}"));
         let mut args: Vec<String> = vec![
@@ -98,6 +108,7 @@ impl TestServer {
             "warn".into(),
         ];
         let mut databases = Vec::new();
+        let redis_prefix = format!("gerak-test-{unique}");
         if backend == Backend::Servers {
             let admin = Database::connect(postgres_admin_url())
                 .await
@@ -120,7 +131,7 @@ impl TestServer {
             args.push("--redis-url".into());
             args.push(redis_url());
             args.push("--redis-prefix".into());
-            args.push(format!("gerak-test-{unique}"));
+            args.push(redis_prefix.clone());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let cli = Cli::try_parse_from(&args).expect("test settings parse");
@@ -155,6 +166,7 @@ impl TestServer {
             backend,
             http: reqwest::Client::new(),
             databases,
+            redis_prefix,
             data_dir,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),

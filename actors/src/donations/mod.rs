@@ -1,0 +1,42 @@
+//! The donations domain: direct gifts and their payments, sponsor matches for approved
+//! actions, refunds, and the double-entry ledger behind account statements.
+
+mod messages;
+#[cfg(test)]
+mod properties;
+mod service;
+
+pub use messages::*;
+pub use service::DonationsService;
+
+use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+
+route_messages!(DonationsService {
+    Donate => donate,
+    RecordPayment => record_payment,
+    RefundDonation => refund,
+    GetDonations => get,
+    ListDonations => list,
+    GetStatement => statement,
+    LedgerTotals => totals,
+    ApplyEvent => apply,
+});
+
+domain_handle!(
+    /// The way in to the donations domain.
+    DonationsHandle, Domain::Donations, DonationsService, {
+        donate: Donate,
+        record_payment: RecordPayment,
+        refund: RefundDonation,
+        get: GetDonations,
+        list: ListDonations,
+        statement: GetStatement,
+        totals: LedgerTotals,
+        apply: ApplyEvent,
+    }
+);
+
+/// Approved actions are paid by their sponsors.
+pub(crate) fn wants(event: &crate::bus::Event) -> bool {
+    event.kind == "challenges.action_approved"
+}
