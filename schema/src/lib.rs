@@ -6,7 +6,10 @@ pub mod connection;
 pub mod error;
 mod ids;
 mod limits;
+pub mod persisted;
+pub mod privacy;
 mod system;
+pub mod throttle;
 pub mod users;
 
 use std::sync::Arc;
@@ -19,6 +22,9 @@ use gerak_actors::Domains;
 pub use auth::Auth;
 pub use error::{ApiError, ApiResult, FieldError, FieldResult};
 pub use limits::Limits;
+pub use persisted::{LocalStore, PersistedStore, Safelist};
+pub use privacy::mask_email;
+pub use throttle::{Limiter, RequestMeta, Throttle, Verdict};
 
 #[derive(MergedObject, Default)]
 pub struct Query(users::UsersQuery, system::SystemQuery);
@@ -42,8 +48,19 @@ impl Handles {
     }
 }
 
+/// What stands between a request and the resolvers, besides the [`Limits`].
+#[derive(Clone, Default)]
+pub struct FrontDoor {
+    /// Automatic persisted queries, kept in this store; `None` turns them off.
+    pub persisted: Option<Arc<dyn PersistedStore>>,
+    /// Only these operations are accepted.
+    pub safelist: Option<Arc<Safelist>>,
+    /// Per-mutation rate limits.
+    pub throttle: Option<Throttle>,
+}
+
 /// The schema serving the given domains.
-pub fn build(domains: Arc<Domains>, limits: &Limits) -> GerakSchema {
+pub fn build(domains: Arc<Domains>, limits: &Limits, front: FrontDoor) -> GerakSchema {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -52,11 +69,21 @@ pub fn build(domains: Arc<Domains>, limits: &Limits) -> GerakSchema {
     .data(domains)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
-    .extension(limits::QueryLimits {
-        max_aliases: limits.max_aliases,
-        introspection: limits.introspection,
-    })
-    .extension(limits::OperationMetrics);
+    .limit_recursive_depth(limits.max_recursive_depth);
+    // Order matters: each extension's `prepare_request` runs before the next one's. The
+    // safelist turns a hash into its text, the limits look at the text, and only then
+    // does APQ parse it.
+    if let Some(safelist) = front.safelist {
+        builder = builder.extension(persisted::SafelistGuard(safelist));
+    }
+    builder = builder.extension(limits::QueryLimits(limits.clone()));
+    if let Some(store) = front.persisted {
+        builder = builder.extension(persisted::PersistedQueries::new(store));
+    }
+    if let Some(throttle) = front.throttle {
+        builder = builder.extension(throttle);
+    }
+    builder = builder.extension(limits::OperationMetrics);
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -74,9 +101,9 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// Adds what one HTTP request needs: its credentials and per-request loaders.
-pub fn prepare(domains: &Domains, request: Request, auth: Auth) -> Request {
-    request.data(auth).data(DataLoader::new(
+/// Adds what one HTTP request needs: its credentials, who sent it, per-request loaders.
+pub fn prepare(domains: &Domains, request: Request, auth: Auth, meta: RequestMeta) -> Request {
+    request.data(auth).data(meta).data(DataLoader::new(
         users::UserLoader(domains.users.clone()),
         tokio::spawn,
     ))
@@ -84,9 +111,10 @@ pub fn prepare(domains: &Domains, request: Request, auth: Auth) -> Request {
 
 /// The same for a WebSocket connection. Loaders do not cache here: a connection lives
 /// long and must see changes.
-pub fn connection_data(domains: &Domains, auth: Auth) -> Data {
+pub fn connection_data(domains: &Domains, auth: Auth, meta: RequestMeta) -> Data {
     let mut data = Data::default();
     data.insert(auth);
+    data.insert(meta);
     let users = DataLoader::new(users::UserLoader(domains.users.clone()), tokio::spawn);
     users.enable_all_cache(false);
     data.insert(users);

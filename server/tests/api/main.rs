@@ -4,9 +4,15 @@
 mod support;
 
 mod auth;
+mod cors;
 mod files;
 mod http;
 mod isolation;
+mod limits;
+mod logs;
 mod ops;
+mod persisted;
+mod ratelimit;
+mod security;
 mod subscriptions;
 mod users;
