@@ -25,6 +25,9 @@ pub struct RequestMeta {
     pub client: String,
     /// Sent with GET: only queries may run.
     pub read_only: bool,
+    /// Over a WebSocket, where the HTTP layer sees only the upgrade: the per-client
+    /// rule and key each operation is counted against.
+    pub count_each: Option<(&'static str, String)>,
 }
 
 /// A rate-limit decision.
@@ -160,6 +163,22 @@ impl Extension for ThrottleExtension {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
+        if let Some((rule, key)) = ctx
+            .data_opt::<RequestMeta>()
+            .and_then(|m| m.count_each.as_ref())
+            && let Some(verdict) = self.throttle.limiter.take(rule, key, 1).await
+            && !verdict.allowed
+        {
+            let seconds = verdict.retry_after_secs.max(1);
+            let error = ApiError::RateLimited {
+                message: format!("too many requests; try again in {seconds} s"),
+                retry_after_secs: seconds,
+            }
+            .extend();
+            let mut error = error.into_server_error(Default::default());
+            error.locations.clear();
+            return Err(error);
+        }
         if !request.variables.is_empty() {
             *self
                 .variables

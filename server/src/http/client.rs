@@ -49,7 +49,11 @@ impl Caller {
         };
         Self {
             auth,
-            meta: RequestMeta { client, read_only },
+            meta: RequestMeta {
+                client,
+                read_only,
+                count_each: None,
+            },
             rule,
             key,
         }

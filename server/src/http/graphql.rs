@@ -543,7 +543,7 @@ async fn websocket(
     };
     let schema = state.schema.clone();
     let domains = state.domains.clone();
-    // Over the socket any operation may run; limits per mutation still apply.
+    // Over the socket any operation may run, and each counts as a request.
     let meta = gerak_schema::RequestMeta {
         read_only: false,
         ..caller.meta
@@ -561,6 +561,20 @@ async fn websocket(
                     if let Auth::Refused(reason) = &auth {
                         return Err(async_graphql::Error::new(reason.clone()));
                     }
+                    let count_each = match &auth {
+                        Auth::Viewer(viewer) => (
+                            gerak_schema::throttle::rules::USER,
+                            format!("user:{}", viewer.user_id),
+                        ),
+                        _ => (
+                            gerak_schema::throttle::rules::ANONYMOUS,
+                            meta.client.clone(),
+                        ),
+                    };
+                    let meta = gerak_schema::RequestMeta {
+                        count_each: Some(count_each),
+                        ..meta
+                    };
                     Ok(gerak_schema::connection_data(&domains, auth, meta))
                 })
                 .serve()

@@ -338,3 +338,38 @@ async fn instances_share_one_budget_through_redis() {
         "the other instance knows: {body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_operation_over_a_websocket_counts() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use crate::subscriptions::{next, open};
+
+    let server = TestServer::start_with(Backend::Embedded, &["--rate-anonymous", "3/h"]).await;
+    // The upgrade is one request.
+    let mut socket = open(&server, json!({})).await;
+    let wait = std::time::Duration::from_secs(5);
+    assert_eq!(
+        next(&mut socket, wait).await.unwrap()["type"],
+        "connection_ack"
+    );
+    for id in ["1", "2", "3"] {
+        socket
+            .send(Message::text(
+                json!({ "id": id, "type": "subscribe", "payload": { "query": PING } }).to_string(),
+            ))
+            .await
+            .unwrap();
+        let mut reply = next(&mut socket, wait).await.unwrap();
+        while reply["type"] == "complete" {
+            reply = next(&mut socket, wait).await.unwrap();
+        }
+        assert_eq!(reply["id"], id, "{reply}");
+        if id == "3" {
+            assert!(reply.to_string().contains("RATE_LIMITED"), "{reply}");
+        } else {
+            assert_eq!(reply["payload"]["data"]["__typename"], "Query", "{reply}");
+        }
+    }
+}
