@@ -38,7 +38,11 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(after).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         match text.split_once(':') {
-            Some((k, key)) if k == kind && !key.is_empty() => Ok(Some(key.to_owned())),
+            Some((k, key))
+                if k == kind && !key.is_empty() && !key.chars().any(char::is_control) =>
+            {
+                Ok(Some(key.to_owned()))
+            }
             _ => Err(bad()),
         }
     }

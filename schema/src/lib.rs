@@ -11,8 +11,11 @@ mod input;
 mod limits;
 mod loaders;
 pub mod money;
+pub mod persisted;
+pub mod privacy;
 pub mod reports;
 mod system;
+pub mod throttle;
 pub mod users;
 
 use std::sync::Arc;
@@ -25,6 +28,9 @@ use gerak_actors::Domains;
 pub use auth::Auth;
 pub use error::{ApiError, ApiResult, FieldError, FieldResult};
 pub use limits::Limits;
+pub use persisted::{LocalStore, PersistedStore, Safelist};
+pub use privacy::mask_email;
+pub use throttle::{Limiter, RequestMeta, Throttle, Verdict};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -65,8 +71,19 @@ impl Handles {
     }
 }
 
+/// What stands between a request and the resolvers, besides the [`Limits`].
+#[derive(Clone, Default)]
+pub struct FrontDoor {
+    /// Automatic persisted queries, kept in this store; `None` turns them off.
+    pub persisted: Option<Arc<dyn PersistedStore>>,
+    /// Only these operations are accepted.
+    pub safelist: Option<Arc<Safelist>>,
+    /// Per-mutation rate limits.
+    pub throttle: Option<Throttle>,
+}
+
 /// The schema serving the given domains.
-pub fn build(domains: Arc<Domains>, limits: &Limits) -> GerakSchema {
+pub fn build(domains: Arc<Domains>, limits: &Limits, front: FrontDoor) -> GerakSchema {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -75,11 +92,21 @@ pub fn build(domains: Arc<Domains>, limits: &Limits) -> GerakSchema {
     .data(domains)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
-    .extension(limits::QueryLimits {
-        max_aliases: limits.max_aliases,
-        introspection: limits.introspection,
-    })
-    .extension(limits::OperationMetrics);
+    .limit_recursive_depth(limits.max_recursive_depth);
+    // Order matters: each extension's `prepare_request` runs before the next one's. The
+    // safelist turns a hash into its text, the limits look at the text, and only then
+    // does APQ parse it.
+    if let Some(safelist) = front.safelist {
+        builder = builder.extension(persisted::SafelistGuard(safelist));
+    }
+    builder = builder.extension(limits::QueryLimits(limits.clone()));
+    if let Some(store) = front.persisted {
+        builder = builder.extension(persisted::PersistedQueries::new(store));
+    }
+    if let Some(throttle) = front.throttle {
+        builder = builder.extension(throttle);
+    }
+    builder = builder.extension(limits::OperationMetrics);
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -97,9 +124,10 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// Adds what one HTTP request needs: its credentials and per-request loaders.
-pub fn prepare(domains: &Domains, mut request: Request, auth: Auth) -> Request {
+/// Adds what one HTTP request needs: its credentials, who sent it, per-request loaders.
+pub fn prepare(domains: &Domains, mut request: Request, auth: Auth, meta: RequestMeta) -> Request {
     request.data.insert(auth);
+    request.data.insert(meta);
     insert_loaders(&mut request.data, domains, true);
     request
 }
@@ -153,9 +181,10 @@ fn insert_loaders(data: &mut Data, domains: &Domains, cache: bool) {
 
 /// The same for a WebSocket connection. Loaders do not cache here: a connection lives
 /// long and must see changes.
-pub fn connection_data(domains: &Domains, auth: Auth) -> Data {
+pub fn connection_data(domains: &Domains, auth: Auth, meta: RequestMeta) -> Data {
     let mut data = Data::default();
     data.insert(auth);
+    data.insert(meta);
     insert_loaders(&mut data, domains, false);
     data
 }

@@ -7,14 +7,18 @@
 
 use std::{
     future::Future,
+    net::SocketAddr,
     sync::{Arc, OnceLock},
 };
 
 use gerak_actors::{Domains, StartOptions, bus::Bus};
+use gerak_schema::{FrontDoor, LocalStore, PersistedStore, Throttle};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::{config::Config, http};
+use crate::{
+    config::Config, http, persisted::RedisStore, ratelimit::RateLimiter, redis_link::RedisLink,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -88,21 +92,52 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let config = Arc::new(config);
     let domains = start_domains(&config).await?;
-    let schema = gerak_schema::build(domains.clone(), &config.limits);
+    let (front, limiter) = front_door(&config)?;
+    let schema = gerak_schema::build(domains.clone(), &config.limits, front);
     let state = http::AppState {
         config: config.clone(),
         domains: domains.clone(),
         schema,
         metrics: metrics_handle(),
+        limiter,
     };
     let addr = listener.local_addr().map_err(ServeError::Http)?;
     started(domains.clone(), addr);
-    let result = axum::serve(listener, http::router(state))
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServeError::Http);
     domains.stop();
     result
+}
+
+/// The rate limiter and what the schema needs of the front door: persisted queries,
+/// the safelist, per-mutation limits. Shared through Redis when it is configured.
+pub fn front_door(config: &Config) -> Result<(FrontDoor, Arc<RateLimiter>), ServeError> {
+    let redis = match &config.redis_url {
+        Some(url) => Some(Arc::new(
+            RedisLink::new(url, &config.redis_prefix)
+                .map_err(|e| ServeError::Bus(e.to_string()))?,
+        )),
+        None => None,
+    };
+    let limiter = Arc::new(RateLimiter::new(&config.rates, redis.clone()));
+    let persisted: Option<Arc<dyn PersistedStore>> =
+        config
+            .persisted_queries
+            .map(|capacity| -> Arc<dyn PersistedStore> {
+                match &redis {
+                    Some(redis) => Arc::new(RedisStore::new(capacity, redis.clone())),
+                    None => Arc::new(LocalStore::new(capacity)),
+                }
+            });
+    let front = FrontDoor {
+        persisted,
+        safelist: config.safelist.clone(),
+        throttle: Some(Throttle::new(limiter.clone())),
+    };
+    Ok((front, limiter))
 }
 
 pub async fn bind(config: &Config) -> Result<TcpListener, ServeError> {

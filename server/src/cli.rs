@@ -102,7 +102,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 domains.stop();
                 Ok::<_, CliError>(created?)
             })??;
-            println!("created admin {} ({})", user.email, user.id);
+            // Standard output ends up in container logs: the email only masked.
+            println!(
+                "created admin {} ({})",
+                gerak_schema::mask_email(&user.email),
+                user.id
+            );
             Ok(())
         }
         Command::ExportSchema { .. } => Ok(()),

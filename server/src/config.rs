@@ -2,15 +2,20 @@
 //! matching flag), with the defaults documented in the README.
 
 use std::{
-    fs,
+    fmt, fs,
     io::Write,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
     time::Duration,
 };
 
-use clap::{Args, ValueEnum};
+use axum::http::HeaderValue;
+use clap::{ArgAction, Args, ValueEnum};
 use gerak_actors::{Domain, DomainUrls};
+use gerak_schema::{Safelist, throttle::rules};
+use ipnet::IpNet;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Profile {
@@ -96,9 +101,69 @@ pub struct Settings {
     pub max_complexity: usize,
     #[arg(long, env = "GERAK_MAX_ALIASES", default_value_t = 100, global = true)]
     pub max_aliases: usize,
+    /// Most directives (`@include`, `@skip`, ...) in one query.
+    #[arg(
+        long,
+        env = "GERAK_MAX_DIRECTIVES",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_directives: usize,
+    /// Most lexical tokens in one query, counted before parsing.
+    #[arg(long, env = "GERAK_MAX_TOKENS", default_value_t = 5000, global = true)]
+    pub max_tokens: usize,
+    /// Longest query text in bytes (variables excluded).
+    #[arg(long, env = "GERAK_MAX_QUERY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_query_bytes: usize,
+    /// Deepest nesting of brackets in the text and of selections through fragments.
+    #[arg(
+        long,
+        env = "GERAK_MAX_RECURSIVE_DEPTH",
+        default_value_t = 32,
+        global = true
+    )]
+    pub max_recursive_depth: usize,
     /// Most operations in one batched POST.
     #[arg(long, env = "GERAK_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,
+    /// Requests per anonymous client address ("100/min", "5/15min", "3/h" or "off").
+    #[arg(long, env = "GERAK_RATE_ANONYMOUS", default_value = "100/min", value_parser = RateSetting::parse, global = true)]
+    pub rate_anonymous: RateSetting,
+    /// Requests per logged-in user.
+    #[arg(long, env = "GERAK_RATE_USER", default_value = "600/min", value_parser = RateSetting::parse, global = true)]
+    pub rate_user: RateSetting,
+    /// Failed logins per account (the email, trimmed and lower-cased).
+    #[arg(long, env = "GERAK_RATE_LOGIN_ACCOUNT", default_value = "5/15min", value_parser = RateSetting::parse, global = true)]
+    pub rate_login_account: RateSetting,
+    /// Failed logins per client address.
+    #[arg(long, env = "GERAK_RATE_LOGIN_IP", default_value = "20/15min", value_parser = RateSetting::parse, global = true)]
+    pub rate_login_ip: RateSetting,
+    /// `register` calls per client address.
+    #[arg(long, env = "GERAK_RATE_REGISTER", default_value = "3/h", value_parser = RateSetting::parse, global = true)]
+    pub rate_register: RateSetting,
+    /// `donate` calls per user.
+    #[arg(long, env = "GERAK_RATE_DONATE", default_value = "10/h", value_parser = RateSetting::parse, global = true)]
+    pub rate_donate: RateSetting,
+    /// Proxies whose X-Forwarded-For is believed: comma-separated IPs or CIDRs.
+    #[arg(long, env = "GERAK_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
+    /// Origins allowed to call the API from a browser, comma-separated (none: no CORS).
+    #[arg(long, env = "GERAK_CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
+    /// Accept automatic persisted queries (Apollo's APQ).
+    #[arg(long, env = "GERAK_PERSISTED_QUERIES", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub persisted_queries: bool,
+    /// Persisted queries kept in memory (each instance).
+    #[arg(
+        long,
+        env = "GERAK_PERSISTED_QUERIES_CAPACITY",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub persisted_queries_capacity: usize,
+    /// A JSON manifest {"<sha256 hex>": "query"}: only these operations are accepted.
+    #[arg(long, env = "GERAK_SAFELIST", global = true)]
+    pub safelist: Option<PathBuf>,
     /// Serve GraphiQL at `/` (default: on, except in production).
     #[arg(long, env = "GERAK_GRAPHIQL", global = true)]
     pub graphiql: Option<bool>,
@@ -141,6 +206,77 @@ pub enum ConfigError {
     },
     #[error("{name} must be a sqlite:// or postgres:// URL")]
     DatabaseUrl { name: &'static str },
+    #[error("GERAK_TRUSTED_PROXIES: {value:?} is not an IP address or CIDR block")]
+    TrustedProxy { value: String },
+    #[error(
+        "GERAK_CORS_ORIGINS: {value:?} is not an origin like https://app.example.id (no path, no wildcard)"
+    )]
+    CorsOrigin { value: String },
+    #[error("GERAK_SAFELIST: {path} cannot be used: {reason}")]
+    Safelist { path: PathBuf, reason: String },
+}
+
+/// A rate: `count` per `period`, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSetting {
+    Off,
+    Limit(Rate),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}s", self.count, self.period.as_secs())
+    }
+}
+
+impl RateSetting {
+    /// `off`, or `COUNT/PERIOD` where PERIOD is a unit (`s`, `min`, `h`, `d`) with an
+    /// optional multiplier: `100/min`, `5/15min`, `3/h`, `20/900s`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(RateSetting::Off);
+        }
+        let bad = || format!("{text:?} is not a rate like 100/min, 5/15min, 3/h or off");
+        let (count, period) = text.split_once('/').ok_or_else(bad)?;
+        let count = u32::from_str(count.trim()).map_err(|_| bad())?;
+        let period = period.trim();
+        let digits = period.chars().take_while(char::is_ascii_digit).count();
+        let (multiplier, unit) = period.split_at(digits);
+        let multiplier = if multiplier.is_empty() {
+            1
+        } else {
+            u64::from_str(multiplier).map_err(|_| bad())?
+        };
+        let unit_secs = match unit.trim() {
+            "s" | "sec" | "second" | "seconds" => 1,
+            "m" | "min" | "minute" | "minutes" => 60,
+            "h" | "hour" | "hours" => 3600,
+            "d" | "day" | "days" => 86_400,
+            _ => return Err(bad()),
+        };
+        let secs = multiplier.checked_mul(unit_secs).ok_or_else(bad)?;
+        if count == 0 || secs == 0 {
+            return Err(bad());
+        }
+        Ok(RateSetting::Limit(Rate {
+            count,
+            period: Duration::from_secs(secs),
+        }))
+    }
+
+    fn rate(self) -> Option<Rate> {
+        match self {
+            RateSetting::Off => None,
+            RateSetting::Limit(rate) => Some(rate),
+        }
+    }
 }
 
 /// Checked configuration.
@@ -157,6 +293,13 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub limits: gerak_schema::Limits,
+    /// Rule name (see `gerak_schema::throttle::rules`) → rate; absent rules are off.
+    pub rates: Vec<(&'static str, Rate)>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cors_origins: Vec<HeaderValue>,
+    /// Capacity of the in-memory APQ store; `None`: persisted queries are off.
+    pub persisted_queries: Option<usize>,
+    pub safelist: Option<Arc<Safelist>>,
     pub graphiql: bool,
     pub auto_hide_reports: u64,
     pub log: String,
@@ -174,6 +317,18 @@ impl std::fmt::Debug for Config {
                 &self.redis_url.as_deref().map(gerak_actors::system::redact),
             )
             .field("graphiql", &self.graphiql)
+            .field(
+                "rates",
+                &self
+                    .rates
+                    .iter()
+                    .map(|(rule, rate)| format!("{rule}={rate}"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
+            .field("persisted_queries", &self.persisted_queries)
+            .field("safelist", &self.safelist.as_ref().map(|s| s.len()))
             .finish_non_exhaustive()
     }
 }
@@ -206,6 +361,21 @@ impl Config {
             )?,
             reports: database_url(&settings, Domain::Reports, &settings.reports_database_url)?,
         };
+        let rates = [
+            (rules::ANONYMOUS, settings.rate_anonymous),
+            (rules::USER, settings.rate_user),
+            (rules::LOGIN_ACCOUNT, settings.rate_login_account),
+            (rules::LOGIN_IP, settings.rate_login_ip),
+            (rules::REGISTER, settings.rate_register),
+            (rules::DONATE, settings.rate_donate),
+        ]
+        .into_iter()
+        .filter_map(|(rule, setting)| setting.rate().map(|rate| (rule, rate)))
+        .collect();
+        let safelist = match &settings.safelist {
+            Some(path) => Some(Arc::new(load_safelist(path)?)),
+            None => None,
+        };
         Ok(Self {
             addr: settings.addr,
             profile: settings.profile,
@@ -221,8 +391,23 @@ impl Config {
                 max_depth: settings.max_depth,
                 max_complexity: settings.max_complexity,
                 max_aliases: settings.max_aliases,
+                max_directives: settings.max_directives,
+                max_tokens: settings.max_tokens.max(1),
+                max_query_bytes: settings.max_query_bytes.max(1),
+                max_recursive_depth: settings.max_recursive_depth.max(1),
                 introspection: settings.introspection.unwrap_or(!production),
             },
+            rates,
+            trusted_proxies: parse_list(&settings.trusted_proxies)
+                .map(parse_proxy)
+                .collect::<Result<_, _>>()?,
+            cors_origins: parse_list(&settings.cors_origins)
+                .map(parse_origin)
+                .collect::<Result<_, _>>()?,
+            persisted_queries: settings
+                .persisted_queries
+                .then_some(settings.persisted_queries_capacity.max(1)),
+            safelist,
             graphiql: settings.graphiql.unwrap_or(!production),
             auto_hide_reports: settings.auto_hide_reports.max(1),
             log: settings.log,
@@ -233,6 +418,43 @@ impl Config {
             }),
         })
     }
+}
+
+fn parse_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An IP address (one host) or a CIDR block.
+fn parse_proxy(text: &str) -> Result<IpNet, ConfigError> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map(|net| net.trunc())
+        .map_err(|_| ConfigError::TrustedProxy {
+            value: text.to_owned(),
+        })
+}
+
+fn parse_origin(text: &str) -> Result<HeaderValue, ConfigError> {
+    let err = || ConfigError::CorsOrigin {
+        value: text.to_owned(),
+    };
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(err)?;
+    if rest.is_empty() || rest.contains(['/', '*', ' ', '?', '#']) {
+        return Err(err());
+    }
+    HeaderValue::from_str(text).map_err(|_| err())
+}
+
+fn load_safelist(path: &Path) -> Result<Safelist, ConfigError> {
+    let err = |reason: String| ConfigError::Safelist {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    Safelist::from_json(&text).map_err(|e| err(e.to_string()))
 }
 
 fn database_url(

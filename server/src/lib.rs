@@ -5,4 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod persisted;
+pub mod ratelimit;
+pub mod redis_link;
 pub mod telemetry;

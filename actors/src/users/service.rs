@@ -136,6 +136,12 @@ impl UsersService {
     pub async fn login(self, msg: Login) -> Result<AuthSession, DomainError> {
         let refused = || DomainError::Unauthenticated("wrong email or password".to_owned());
         let key = msg.email.trim().to_lowercase();
+        // No account has such an email; asking the database would only let it choke on
+        // a NUL (PostgreSQL) or a huge key, and answer faster than a real miss.
+        if key.len() > MAX_EMAIL || key.chars().any(char::is_control) {
+            password::burn_time(msg.password).await;
+            return Err(refused());
+        }
         let found = user::Entity::find()
             .filter(user::Column::EmailKey.eq(key))
             .one(&self.db.read)

@@ -20,12 +20,18 @@ pub struct UsersQuery;
 
 #[Object]
 impl UsersQuery {
-    /// The caller's own account; null when not logged in.
+    /// The caller's own account; null when not logged in. A token whose account no
+    /// longer exists is UNAUTHENTICATED, so that apps sign out rather than show nobody.
     async fn me(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
         let Some(viewer) = optional_viewer(ctx)? else {
             return Ok(None);
         };
-        Ok(load_user(ctx, &viewer.user_id).await?.map(User::new))
+        match load_user(ctx, &viewer.user_id).await? {
+            Some(user) => Ok(Some(User::new(user))),
+            None => {
+                Err(ApiError::Unauthenticated("the account no longer exists".to_owned()).into())
+            }
+        }
     }
 
     /// Any account's public profile (email only for themself and admins).
@@ -47,12 +53,18 @@ impl UsersQuery {
         require_admin(ctx)?;
         let first = page_size(first)?;
         let after = Cursor::decode_after(CURSOR_KIND, after.as_deref())?;
-        if let Some(search) = &search
-            && search.chars().count() > 200
-        {
-            return Err(
-                ApiError::bad_input("search", "must be at most 200 characters long").into(),
-            );
+        if let Some(search) = &search {
+            if search.chars().count() > 200 {
+                return Err(
+                    ApiError::bad_input("search", "must be at most 200 characters long").into(),
+                );
+            }
+            // PostgreSQL refuses NUL in text; it would surface as an internal error.
+            if search.chars().any(char::is_control) {
+                return Err(
+                    ApiError::bad_input("search", "must not contain control characters").into(),
+                );
+            }
         }
         let page = Handles::of(ctx)?
             .users

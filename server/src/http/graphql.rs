@@ -2,7 +2,7 @@
 //! content negotiation by `Accept`, and its status codes. WebSocket subscriptions
 //! (graphql-transport-ws) share the path.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_graphql::{
     BatchRequest, Request, Response, ServerError,
@@ -11,15 +11,19 @@ use async_graphql::{
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
-    body::{Body, to_bytes},
+    body::{Body, Bytes},
     extract::{FromRequestParts, RawQuery, State, WebSocketUpgrade},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response as HttpResponse},
 };
-use gerak_schema::Auth;
+use futures::StreamExt;
+use gerak_schema::{Auth, Verdict};
 use serde_json::{Value, json};
 
-use super::{AppState, request_id};
+use super::{AppState, client::Caller, request_id};
+
+/// The IETF draft's `RateLimit` header: `limit=100, remaining=42, reset=17`.
+pub const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -63,10 +67,40 @@ impl MediaType {
     }
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> HttpResponse {
+pub async fn post(State(state): State<AppState>, request: axum::extract::Request) -> HttpResponse {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let caller = Caller::identify(&state, &parts.extensions, &headers, false);
+    let mut verdict = state.limiter.take(caller.rule, &caller.key, 1).await;
+    let mut response = match verdict {
+        Some(v) if !v.allowed => too_many(&caller, &headers, &v),
+        _ => post_admitted(&state, &caller, &headers, body, &mut verdict).await,
+    };
+    rate_headers(&mut response, verdict.as_ref());
+    response
+}
+
+async fn post_admitted(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+    verdict: &mut Option<Verdict>,
+) -> HttpResponse {
+    let headers = headers.clone();
     let Some(media) = MediaType::negotiate(&headers) else {
         return not_acceptable();
     };
+    let limit = state.config.max_body_bytes;
+    // Refused before a byte of the body is read when it says it is too large.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        discard(body.into_data_stream());
+        return body_too_large(state, media, &headers);
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -84,16 +118,14 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             &headers,
         );
     }
-    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
+    let bytes = match read_body(body, limit).await {
         Ok(bytes) => bytes,
-        Err(_) => {
+        Err(BodyError::TooLarge) => return body_too_large(state, media, &headers),
+        Err(BodyError::Broken) => {
             return request_error(
                 media,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "the request body is larger than {} bytes",
-                    state.config.max_body_bytes
-                ),
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
                 &headers,
             );
         }
@@ -109,11 +141,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             );
         }
     };
+    // A persisted query may come as its hash alone.
+    let no_query =
+        |r: &Request| r.query.trim().is_empty() && !r.extensions.contains_key("persistedQuery");
     let missing_query = match &batch {
-        BatchRequest::Single(request) => request.query.trim().is_empty(),
-        BatchRequest::Batch(requests) => {
-            requests.is_empty() || requests.iter().any(|r| r.query.trim().is_empty())
-        }
+        BatchRequest::Single(request) => no_query(request),
+        BatchRequest::Batch(requests) => requests.is_empty() || requests.iter().any(no_query),
     };
     if missing_query {
         return request_error(
@@ -124,7 +157,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         );
     }
     match batch {
-        BatchRequest::Single(request) => execute(&state, media, &headers, request).await,
+        BatchRequest::Single(request) => execute(state, caller, media, &headers, request).await,
         BatchRequest::Batch(requests) => {
             if requests.len() > state.config.max_batch {
                 return request_error(
@@ -138,13 +171,118 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                     &headers,
                 );
             }
+            // Each operation of a batch counts as a request; the first was counted.
+            let extra = u32::try_from(requests.len().saturating_sub(1)).unwrap_or(u32::MAX);
+            if extra > 0 {
+                let more = state.limiter.take(caller.rule, &caller.key, extra).await;
+                if let Some(v) = more {
+                    *verdict = Some(v);
+                    if !v.allowed {
+                        return too_many(caller, &headers, &v);
+                    }
+                }
+            }
             let mut bodies = Vec::with_capacity(requests.len());
+            let mut retry_after = None;
             for request in requests {
-                let (_, body) = run(&state, media, &headers, request).await;
+                let (_, body, retry) = run(state, caller, media, &headers, request).await;
+                retry_after = retry_after.max(retry);
                 bodies.push(body);
             }
-            respond(media, StatusCode::OK, Value::Array(bodies))
+            let mut response = respond(media, StatusCode::OK, Value::Array(bodies));
+            set_retry_after(&mut response, retry_after);
+            response
         }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// The body, up to `limit` bytes. Past the limit the rest is discarded in the
+/// background (see [`discard`]) and the request refused.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        if buffer.len() + chunk.len() > limit {
+            discard(stream);
+            return Err(BodyError::TooLarge);
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// Most clients (reqwest, browsers' fetch) write the whole body before they read the
+/// answer; closing on them mid-upload gives them a connection reset instead of our 413.
+/// So the rest of a refused body is read and dropped by a task of its own, bounded in
+/// bytes and time, while the answer goes out at once.
+fn discard(mut stream: axum::body::BodyDataStream) {
+    const MAX_DISCARD: usize = 64 * 1024 * 1024;
+    const MAX_TIME: Duration = Duration::from_secs(10);
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(MAX_TIME, async {
+            let mut seen = 0usize;
+            while let Some(Ok(chunk)) = stream.next().await {
+                seen += chunk.len();
+                if seen > MAX_DISCARD {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
+}
+
+fn body_too_large(state: &AppState, media: MediaType, headers: &HeaderMap) -> HttpResponse {
+    request_error(
+        media,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "the request body is larger than {} bytes",
+            state.config.max_body_bytes
+        ),
+        headers,
+    )
+}
+
+/// Over the per-client request limit: 429, nothing executed.
+fn too_many(caller: &Caller, headers: &HeaderMap, verdict: &Verdict) -> HttpResponse {
+    let seconds = verdict.retry_after_secs.max(1);
+    tracing::info!(rule = caller.rule, client = %caller.key, retry_after = seconds, "rate limited");
+    metrics::counter!("gerak_rate_limited_total", "rule" => caller.rule).increment(1);
+    metrics::counter!("gerak_graphql_errors_total", "code" => "RATE_LIMITED").increment(1);
+    let media = MediaType::negotiate(headers).unwrap_or(MediaType::Json);
+    let body = json!({ "errors": [{
+        "message": format!("too many requests; try again in {seconds} s"),
+        "extensions": { "code": "RATE_LIMITED", "retryAfter": seconds, "requestId": request_id(headers) },
+    }] });
+    let mut response = respond(media, StatusCode::TOO_MANY_REQUESTS, body);
+    set_retry_after(&mut response, Some(seconds));
+    response
+}
+
+/// `RateLimit` on every GraphQL response that went through the per-client limit.
+fn rate_headers(response: &mut HttpResponse, verdict: Option<&Verdict>) {
+    let Some(v) = verdict else { return };
+    let value = format!(
+        "limit={}, remaining={}, reset={}",
+        v.limit, v.remaining, v.reset_secs
+    );
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(RATE_LIMIT, value);
+    }
+}
+
+fn set_retry_after(response: &mut HttpResponse, seconds: Option<u64>) {
+    if let Some(seconds) = seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
 }
 
@@ -155,19 +293,41 @@ pub async fn get(
     request: axum::extract::Request,
 ) -> HttpResponse {
     let headers = request.headers().clone();
+    let caller = Caller::identify(&state, request.extensions(), &headers, true);
+    let verdict = state.limiter.take(caller.rule, &caller.key, 1).await;
+    let mut response = match verdict {
+        Some(v) if !v.allowed => too_many(&caller, &headers, &v),
+        _ => get_admitted(state, caller, query, request).await,
+    };
+    rate_headers(&mut response, verdict.as_ref());
+    response
+}
+
+async fn get_admitted(
+    state: AppState,
+    caller: Caller,
+    query: Option<String>,
+    request: axum::extract::Request,
+) -> HttpResponse {
+    let headers = request.headers().clone();
     let is_upgrade = headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if is_upgrade {
-        return websocket(state, request).await;
+        return websocket(state, caller, request).await;
     }
     let Some(media) = MediaType::negotiate(&headers) else {
         return not_acceptable();
     };
     let request =
         match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
-            Ok(request) if !request.query.trim().is_empty() => request,
+            Ok(request)
+                if !request.query.trim().is_empty()
+                    || request.extensions.contains_key("persistedQuery") =>
+            {
+                request
+            }
             Ok(_) => {
                 return request_error(
                     media,
@@ -197,40 +357,59 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, media, &headers, request).await
+    execute(&state, &caller, media, &headers, request).await
 }
 
 async fn execute(
     state: &AppState,
+    caller: &Caller,
     media: MediaType,
     headers: &HeaderMap,
     request: Request,
 ) -> HttpResponse {
-    let (status, body) = run(state, media, headers, request).await;
-    respond(media, status, body)
+    let (status, body, retry_after) = run(state, caller, media, headers, request).await;
+    let mut response = respond(media, status, body);
+    set_retry_after(&mut response, retry_after);
+    response
 }
 
 /// Runs one operation and shapes its answer: request errors (the document was not
-/// executed) lose `data`; every error gets the request id and a code.
+/// executed) lose `data`; every error gets the request id and a code. Also returns the
+/// longest `retryAfter` of any RATE_LIMITED error, for the `Retry-After` header.
 async fn run(
     state: &AppState,
+    caller: &Caller,
     media: MediaType,
     headers: &HeaderMap,
     request: Request,
-) -> (StatusCode, Value) {
+) -> (StatusCode, Value, Option<u64>) {
     let started = Instant::now();
-    let auth = Auth::from_header(
-        &state.domains.tokens,
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
+    let request = gerak_schema::prepare(
+        &state.domains,
+        request,
+        caller.auth.clone(),
+        caller.meta.clone(),
     );
-    let request = gerak_schema::prepare(&state.domains, request, auth);
     let response = state.schema.execute(request).await;
     let id = request_id(headers);
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
+    let retry_after = response
+        .errors
+        .iter()
+        .filter_map(|e| {
+            let ext = e.extensions.as_ref()?;
+            match (ext.get("code")?, ext.get("retryAfter")?) {
+                (async_graphql::Value::String(code), async_graphql::Value::Number(n))
+                    if code == "RATE_LIMITED" =>
+                {
+                    n.as_u64()
+                }
+                _ => None,
+            }
+        })
+        .max();
     let body = shape(response, &id, request_failed);
     let outcome = if request_failed {
         "refused"
@@ -245,7 +424,7 @@ async fn run(
     } else {
         StatusCode::OK
     };
-    (status, body)
+    (status, body, retry_after)
 }
 
 fn shape(response: Response, request_id: &str, request_failed: bool) -> Value {
@@ -253,17 +432,25 @@ fn shape(response: Response, request_id: &str, request_failed: bool) -> Value {
     for mut error in response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            // Errors async-graphql raises itself: parse, validation and limit failures.
-            extensions.set(
-                "code",
-                if request_failed {
-                    "BAD_USER_INPUT"
-                } else {
-                    "INTERNAL"
-                },
-            );
-            metrics::counter!("gerak_graphql_errors_total", "code" => if request_failed { "BAD_USER_INPUT" } else { "INTERNAL" }).increment(1);
+            // Errors async-graphql raises itself: parse, validation and limit failures
+            // (no path), and input values it could not coerce while resolving (a path,
+            // and its own wording). Anything else is ours and unexpected: its message
+            // goes to the log, not to the client.
+            let bad_input = request_failed
+                || error.message.starts_with("Failed to parse \"")
+                || error.message.starts_with("Expected input type \"");
+            let code = if bad_input {
+                "BAD_USER_INPUT"
+            } else {
+                tracing::error!(detail = %error.message, "internal error without a code");
+                error.message = "internal error; quote the requestId when reporting it".to_owned();
+                "INTERNAL"
+            };
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            extensions.set("code", code);
+            metrics::counter!("gerak_graphql_errors_total", "code" => code).increment(1);
         }
+        let extensions = error.extensions.get_or_insert_with(Default::default);
         extensions.set("requestId", request_id);
         errors.push(error);
     }
@@ -340,7 +527,11 @@ fn is_mutation(request: &Request) -> bool {
     ty == Some(OperationType::Mutation)
 }
 
-async fn websocket(state: AppState, request: axum::extract::Request) -> HttpResponse {
+async fn websocket(
+    state: AppState,
+    caller: Caller,
+    request: axum::extract::Request,
+) -> HttpResponse {
     let (mut parts, _) = request.into_parts();
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => upgrade,
@@ -352,6 +543,11 @@ async fn websocket(state: AppState, request: axum::extract::Request) -> HttpResp
     };
     let schema = state.schema.clone();
     let domains = state.domains.clone();
+    // Over the socket any operation may run, and each counts as a request.
+    let meta = gerak_schema::RequestMeta {
+        read_only: false,
+        ..caller.meta
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -365,7 +561,21 @@ async fn websocket(state: AppState, request: axum::extract::Request) -> HttpResp
                     if let Auth::Refused(reason) = &auth {
                         return Err(async_graphql::Error::new(reason.clone()));
                     }
-                    Ok(gerak_schema::connection_data(&domains, auth))
+                    let count_each = match &auth {
+                        Auth::Viewer(viewer) => (
+                            gerak_schema::throttle::rules::USER,
+                            format!("user:{}", viewer.user_id),
+                        ),
+                        _ => (
+                            gerak_schema::throttle::rules::ANONYMOUS,
+                            meta.client.clone(),
+                        ),
+                    };
+                    let meta = gerak_schema::RequestMeta {
+                        count_each: Some(count_each),
+                        ..meta
+                    };
+                    Ok(gerak_schema::connection_data(&domains, auth, meta))
                 })
                 .serve()
         })

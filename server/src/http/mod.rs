@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphQL, GraphiQL, health, readiness, metrics.
 
+pub mod client;
 mod graphiql;
 mod graphql;
 mod ops;
@@ -8,18 +9,21 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderMap, HeaderName, Request},
+    http::{HeaderMap, HeaderName, Method, Request, header},
     routing::get,
 };
 use gerak_actors::Domains;
 use gerak_schema::GerakSchema;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::{
+    cors::{AllowCredentials, AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
 
-use crate::config::Config;
+use crate::{config::Config, ratelimit::RateLimiter};
+
+pub use graphql::RATE_LIMIT;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -29,6 +33,7 @@ pub struct AppState {
     pub domains: Arc<Domains>,
     pub schema: GerakSchema,
     pub metrics: PrometheusHandle,
+    pub limiter: Arc<RateLimiter>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -42,7 +47,8 @@ pub fn router(state: AppState) -> Router {
             .route("/", get(graphiql::page))
             .route("/graphiql/{file}", get(graphiql::asset));
     }
-    router
+    let cors = cors(&state.config);
+    let router = router
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
@@ -68,7 +74,38 @@ pub fn router(state: AppState) -> Router {
                     },
                 ),
         )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    // Outermost, so that preflights are answered before anything else runs.
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// Browsers may call from the listed origins only, with credentials; no list, no CORS
+/// headers at all (same-origin only).
+fn cors(config: &Config) -> Option<CorsLayer> {
+    if config.cors_origins.is_empty() {
+        return None;
+    }
+    let origins = config.cors_origins.clone();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.clone()))
+            // tower-http would send `Allow-Credentials: true` to any origin otherwise.
+            .allow_credentials(AllowCredentials::predicate(move |origin, _| {
+                origins.contains(origin)
+            }))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                REQUEST_ID,
+            ])
+            .expose_headers([REQUEST_ID, RATE_LIMIT, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// The request id set by `SetRequestIdLayer` (or sent by a proxy in front of us).

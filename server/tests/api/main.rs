@@ -5,11 +5,17 @@ mod support;
 
 mod auth;
 mod campaigns;
+mod cors;
 mod donations;
 mod files;
 mod http;
 mod isolation;
+mod limits;
+mod logs;
 mod moderation;
 mod ops;
+mod persisted;
+mod ratelimit;
+mod security;
 mod subscriptions;
 mod users;

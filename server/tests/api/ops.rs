@@ -100,3 +100,54 @@ async fn production_profile_closes_graphiql_and_introspection() {
     let body = server.gql("{ __typename }", json!({}), None).await;
     assert_eq!(body["data"]["__typename"], "Query");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_hides_suggestions_and_graphiql_can_be_opened_explicitly() {
+    // In development the error suggests the right field name...
+    let dev = TestServer::start(Backend::Embedded).await;
+    let body = dev
+        .gql("{ userz(id: \"x\") { id } }", json!({}), None)
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean"),
+        "{body}"
+    );
+    drop(dev);
+    // ...in production it does not, so the schema cannot be guessed field by field.
+    let prod = TestServer::start_with(Backend::Embedded, &["--profile", "production"]).await;
+    let body = prod
+        .gql("{ userz(id: \"x\") { id } }", json!({}), None)
+        .await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        !message.contains("Did you mean") && !message.contains("\"user\""),
+        "{body}"
+    );
+    let body = prod
+        .gql(
+            "{ __type(name: \"User\") { fields { name } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("introspection is disabled"),
+        "{body}"
+    );
+    drop(prod);
+
+    let opened = TestServer::start_with(
+        Backend::Embedded,
+        &["--profile", "production", "--graphiql", "true"],
+    )
+    .await;
+    let page = opened.http.get(opened.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("GraphiQL"));
+}

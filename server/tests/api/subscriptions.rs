@@ -11,10 +11,10 @@ use tokio_tungstenite::{
 
 use crate::{on_both_backends, support::TestServer};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(server: &TestServer, init: Value) -> Socket {
+pub(crate) async fn open(server: &TestServer, init: Value) -> Socket {
     let mut request = format!("ws://{}/graphql", server.addr)
         .into_client_request()
         .unwrap();
@@ -33,7 +33,7 @@ async fn open(server: &TestServer, init: Value) -> Socket {
 }
 
 /// The next JSON message, or None when the socket closes or nothing comes in time.
-async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
+pub(crate) async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
     loop {
         match tokio::time::timeout(wait, socket.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(text.as_str()).ok(),

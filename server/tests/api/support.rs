@@ -88,14 +88,32 @@ impl TestServer {
 
     /// Starts a server; `extra` are more command-line settings (`--max-depth`, `5`, ...).
     pub async fn start_with(backend: Backend, extra: &[&str]) -> Self {
-        static LOGS: std::sync::Once = std::sync::Once::new();
-        LOGS.call_once(|| {
-            // Warnings and errors into each test's captured output.
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
-                .with_test_writer()
-                .try_init();
-        });
+        Self::start_inner(backend, extra).await
+    }
+
+    /// A unique Redis prefix for tests that start several servers sharing it.
+    pub fn unique_prefix() -> String {
+        format!("gerak-test-{}", uuid::Uuid::now_v7().simple())
+    }
+
+    /// POSTs a raw GraphQL body and returns the response (headers and all).
+    pub async fn post_raw(
+        &self,
+        body: &Value,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.url("/graphql")).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request")
+    }
+
+    async fn start_inner(backend: Backend, extra: &[&str]) -> Self {
         let unique = uuid::Uuid::now_v7().simple().to_string();
         let data_dir = std::env::temp_dir().join(format!("gerak-test-{unique}"));
         let mut args: Vec<String> = vec![
@@ -108,7 +126,11 @@ impl TestServer {
             "warn".into(),
         ];
         let mut databases = Vec::new();
-        let redis_prefix = format!("gerak-test-{unique}");
+        let redis_prefix = extra
+            .iter()
+            .position(|a| *a == "--redis-prefix")
+            .and_then(|i| extra.get(i + 1))
+            .map_or_else(|| format!("gerak-test-{unique}"), |p| (*p).to_owned());
         if backend == Backend::Servers {
             let admin = Database::connect(postgres_admin_url())
                 .await
@@ -130,8 +152,26 @@ impl TestServer {
             }
             args.push("--redis-url".into());
             args.push(redis_url());
-            args.push("--redis-prefix".into());
-            args.push(redis_prefix.clone());
+            // Tests of state shared between instances give both the same prefix.
+            if !extra.contains(&"--redis-prefix") {
+                args.push("--redis-prefix".into());
+                args.push(redis_prefix.clone());
+            }
+        }
+        // Tests make many requests from one address: generous limits unless a test sets
+        // its own (rate-limit tests do).
+        for (flag, value) in [
+            ("--rate-anonymous", "100000/min"),
+            ("--rate-user", "100000/min"),
+            ("--rate-login-account", "100000/min"),
+            ("--rate-login-ip", "100000/min"),
+            ("--rate-register", "100000/min"),
+            ("--rate-donate", "100000/min"),
+        ] {
+            if !extra.contains(&flag) {
+                args.push(flag.into());
+                args.push(value.into());
+            }
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let cli = Cli::try_parse_from(&args).expect("test settings parse");
