@@ -19,7 +19,7 @@ use crate::{
     donations::{DonationsHandle, DonationsService},
     reports::{ReportsHandle, ReportsService},
     runtime::{
-        ActorStats, Domain, DomainActor, DomainHealth, DomainService, FaultSwitch, Ping,
+        ActorStats, Domain, DomainActor, DomainHealth, DomainService, FaultSwitch, Outbox, Ping,
         spawn_consumer,
     },
     users::{UsersHandle, UsersService, tokens::AccessTokens},
@@ -96,23 +96,15 @@ impl Domains {
         let mut faults = Vec::new();
 
         let mut all_stats = Vec::new();
-        let users = {
-            let (arbiter, db, stats, fault) = open(Domain::Users, &options.urls).await?;
-            all_stats.push((Domain::Users, stats.clone()));
-            let service = UsersService {
-                db,
-                tokens: tokens.clone(),
-                bus: options.bus.clone(),
-                refresh_ttl: options.refresh_token_ttl,
-            };
-            let handle = UsersHandle::new(&start_actor(&arbiter, service, stats, fault.clone()));
-            arbiters.push(arbiter);
-            faults.push((Domain::Users, fault));
-            handle
-        };
+        let bus = options.bus.clone();
+        // Each domain: its thread, its database, its outbox relay on that thread, its actor.
         macro_rules! start {
-            ($domain:expr, $handle:ident, |$db:ident| $service:expr) => {{
+            ($domain:expr, $handle:ident, |$db:ident, $outbox:ident| $service:expr) => {{
                 let (arbiter, $db, stats, fault) = open($domain, &options.urls).await?;
+                let $outbox = Outbox::default();
+                if !arbiter.spawn($outbox.clone().relay($domain, $db.clone(), bus.clone())) {
+                    return Err(StartError::ArbiterGone($domain));
+                }
                 let addr = start_actor(&arbiter, $service, stats.clone(), fault.clone());
                 arbiters.push(arbiter);
                 faults.push(($domain, fault));
@@ -120,10 +112,14 @@ impl Domains {
                 $handle::new(&addr)
             }};
         }
-        let bus = options.bus.clone();
-        let campaigns = start!(Domain::Campaigns, CampaignsHandle, |db| CampaignsService {
+        let users = start!(Domain::Users, UsersHandle, |db, outbox| UsersService {
             db,
-            bus: bus.clone()
+            tokens: tokens.clone(),
+            outbox,
+            refresh_ttl: options.refresh_token_ttl,
+        });
+        let campaigns = start!(Domain::Campaigns, CampaignsHandle, |db, outbox| {
+            CampaignsService { db, outbox }
         });
         spawn_consumer(
             Domain::Campaigns,
@@ -131,11 +127,8 @@ impl Domains {
             campaigns.clone(),
             crate::campaigns::wants,
         );
-        let challenges = start!(Domain::Challenges, ChallengesHandle, |db| {
-            ChallengesService {
-                db,
-                bus: bus.clone(),
-            }
+        let challenges = start!(Domain::Challenges, ChallengesHandle, |db, outbox| {
+            ChallengesService { db, outbox }
         });
         spawn_consumer(
             Domain::Challenges,
@@ -143,9 +136,8 @@ impl Domains {
             challenges.clone(),
             crate::challenges::wants,
         );
-        let donations = start!(Domain::Donations, DonationsHandle, |db| DonationsService {
-            db,
-            bus: bus.clone()
+        let donations = start!(Domain::Donations, DonationsHandle, |db, outbox| {
+            DonationsService { db, outbox }
         });
         spawn_consumer(
             Domain::Donations,
@@ -154,10 +146,12 @@ impl Domains {
             crate::donations::wants,
         );
         crate::payments::spawn_consumer(&bus, donations.clone());
-        let reports = start!(Domain::Reports, ReportsHandle, |db| ReportsService {
-            db,
-            bus: bus.clone(),
-            auto_hide_threshold: options.auto_hide_reports.max(1),
+        let reports = start!(Domain::Reports, ReportsHandle, |db, outbox| {
+            ReportsService {
+                db,
+                outbox,
+                auto_hide_threshold: options.auto_hide_reports.max(1),
+            }
         });
         spawn_consumer(
             Domain::Reports,

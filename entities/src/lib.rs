@@ -7,5 +7,6 @@ pub mod campaigns;
 pub mod challenges;
 pub mod donations;
 pub mod inbox;
+pub mod outbox;
 pub mod reports;
 pub mod users;

@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod challenges;
 pub mod donations;
 mod inbox;
+mod outbox;
 pub mod reports;
 pub mod users;
 
@@ -37,29 +38,30 @@ migrator!(
     [
         users::m0001_accounts::Migration,
         users::m0002_inbox::Migration,
+        outbox::Migration,
     ]
 );
 migrator!(
     /// The campaigns database: campaigns and their projections.
     CampaignsMigrator,
     "gerak_campaigns_migrations",
-    [campaigns::m0001_campaigns::Migration]
+    [campaigns::m0001_campaigns::Migration, outbox::Migration]
 );
 migrator!(
     /// The challenges database: challenges, participations, the leaderboard.
     ChallengesMigrator,
     "gerak_challenges_migrations",
-    [challenges::m0001_challenges::Migration]
+    [challenges::m0001_challenges::Migration, outbox::Migration]
 );
 migrator!(
     /// The donations database: donations and the double-entry ledger.
     DonationsMigrator,
     "gerak_donations_migrations",
-    [donations::m0001_donations::Migration]
+    [donations::m0001_donations::Migration, outbox::Migration]
 );
 migrator!(
     /// The reports database: reports, moderation, and the admin projections.
     ReportsMigrator,
     "gerak_reports_migrations",
-    [reports::m0001_reports::Migration]
+    [reports::m0001_reports::Migration, outbox::Migration]
 );

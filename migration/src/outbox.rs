@@ -15,12 +15,31 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Entity)
                     .if_not_exists()
-                    .col(ColumnDef::new(Column::Seq).big_integer().not_null().auto_increment().primary_key())
-                    .col(ColumnDef::new(Column::EventId).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Column::Seq)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Column::EventId)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Column::EventType).string_len(100).not_null())
                     .col(ColumnDef::new(Column::Payload).text().not_null())
-                    .col(ColumnDef::new(Column::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Column::PublishedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(Column::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Column::PublishedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -105,19 +105,12 @@ impl Bus {
         Self::new(InProcessBus::default())
     }
 
-    /// Publishes an event whose state change has committed. A failure is logged and
-    /// counted, never returned to the request that made the change.
-    pub async fn publish(&self, event: Event) {
+    /// Publishes, reporting failure: the outbox relay retries until the bus takes it.
+    pub async fn try_publish(&self, event: Event) -> Result<(), BusError> {
         let kind = event.kind.clone();
-        match self.transport.publish(event).await {
-            Ok(()) => {
-                metrics::counter!("gerak_events_published_total", "type" => kind).increment(1);
-            }
-            Err(err) => {
-                metrics::counter!("gerak_events_publish_errors_total").increment(1);
-                tracing::error!(event = %kind, error = %err, "publishing an event failed");
-            }
-        }
+        self.transport.publish(event).await?;
+        metrics::counter!("gerak_events_published_total", "type" => kind).increment(1);
+        Ok(())
     }
 
     pub fn subscribe(&self) -> EventStream {

@@ -14,17 +14,20 @@ use serde_json::json;
 use super::{messages::*, slug};
 use crate::{
     DomainError,
-    bus::{Bus, Event},
+    bus::Event,
     db::DomainDb,
     money::{Currency, Money},
-    runtime::{ApplyEvent, Domain, DomainService, claim, event_money as money, event_text as text},
+    runtime::{
+        ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money as money,
+        event_text as text,
+    },
     validate::{MAX_DESCRIPTION, MAX_TITLE, optional_url, period, required_text, search_pattern},
 };
 
 #[derive(Clone)]
 pub struct CampaignsService {
     pub(crate) db: DomainDb,
-    pub(crate) bus: Bus,
+    pub(crate) outbox: Outbox,
 }
 
 impl DomainService for CampaignsService {
@@ -92,16 +95,22 @@ impl CampaignsService {
                 created_at: Set(now),
                 updated_at: Set(now),
             };
-            match row.insert(&self.db.write).await {
+            // One transaction per attempt: on PostgreSQL a failed insert ends its transaction.
+            let txn = self
+                .db
+                .write
+                .begin()
+                .await
+                .map_err(|e| self.db.map_err(e))?;
+            match row.insert(&txn).await {
                 Ok(row) => {
                     let campaign = to_record(row)?;
-                    self.bus
-                        .publish(Event::new(
-                            Domain::Campaigns,
-                            "campaign_created",
-                            json!({ "campaignId": campaign.id, "organizerId": campaign.organizer_id, "slug": campaign.slug, "status": campaign.status, "currency": campaign.raised.currency }),
-                        ))
-                        .await;
+                    let event = Event::new(
+                        Domain::Campaigns,
+                        "campaign_created",
+                        json!({ "campaignId": campaign.id, "organizerId": campaign.organizer_id, "slug": campaign.slug, "status": campaign.status, "currency": campaign.raised.currency }),
+                    );
+                    commit_with(&self.db, &self.outbox, txn, vec![event]).await?;
                     return Ok(campaign);
                 }
                 Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -174,12 +183,18 @@ impl CampaignsService {
             ));
         }
         // Only move from the status we read: a concurrent change makes this a CONFLICT.
+        let txn = self
+            .db
+            .write
+            .begin()
+            .await
+            .map_err(|e| self.db.map_err(e))?;
         let moved = campaign::Entity::update_many()
             .col_expr(campaign::Column::Status, Expr::value(status_to(msg.status)))
             .col_expr(campaign::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(campaign::Column::Id.eq(msg.id.clone()))
             .filter(campaign::Column::Status.eq(row.status))
-            .exec(&self.db.write)
+            .exec(&txn)
             .await
             .map_err(|e| self.db.map_err(e))?;
         if moved.rows_affected != 1 {
@@ -187,14 +202,19 @@ impl CampaignsService {
                 "the campaign's status changed meanwhile; try again".to_owned(),
             ));
         }
-        let campaign = to_record(self.existing(&msg.id).await?)?;
-        self.bus
-            .publish(Event::new(
-                Domain::Campaigns,
-                "campaign_status_changed",
-                json!({ "campaignId": campaign.id, "previousStatus": current, "status": campaign.status, "organizerId": campaign.organizer_id }),
-            ))
-            .await;
+        let campaign = to_record(
+            campaign::Entity::find_by_id(msg.id.clone())
+                .one(&txn)
+                .await
+                .map_err(|e| self.db.map_err(e))?
+                .ok_or_else(|| DomainError::not_found("campaign"))?,
+        )?;
+        let event = Event::new(
+            Domain::Campaigns,
+            "campaign_status_changed",
+            json!({ "campaignId": campaign.id, "previousStatus": current, "status": campaign.status, "organizerId": campaign.organizer_id }),
+        );
+        commit_with(&self.db, &self.outbox, txn, vec![event]).await?;
         Ok(campaign)
     }
 
@@ -337,35 +357,37 @@ impl CampaignsService {
             }
             _ => None,
         };
-        txn.commit().await.map_err(|e| self.db.map_err(e))?;
+        let mut events = Vec::new();
         if let Some(campaign_id) = changed {
-            self.publish_progress(&campaign_id).await?;
+            events.extend(self.progress(&txn, &campaign_id).await?);
         }
-        Ok(())
+        commit_with(&self.db, &self.outbox, txn, events).await
     }
 
-    async fn publish_progress(&self, campaign_id: &str) -> Result<(), DomainError> {
+    /// The campaign's totals as they are in `txn`, as a `campaign_progress` event.
+    async fn progress(
+        &self,
+        txn: &DatabaseTransaction,
+        campaign_id: &str,
+    ) -> Result<Option<Event>, DomainError> {
         let Some(row) = campaign::Entity::find_by_id(campaign_id.to_owned())
-            .one(&self.db.write)
+            .one(txn)
             .await
             .map_err(|e| self.db.map_err(e))?
         else {
-            return Ok(());
+            return Ok(None);
         };
         let campaign = to_record(row)?;
-        self.bus
-            .publish(Event::new(
-                Domain::Campaigns,
-                "campaign_progress",
-                json!({
-                    "campaignId": campaign.id,
-                    "raised": { "amount": campaign.raised.amount(), "currency": campaign.raised.currency },
-                    "donorCount": campaign.donor_count,
-                    "participantCount": campaign.participant_count,
-                }),
-            ))
-            .await;
-        Ok(())
+        Ok(Some(Event::new(
+            Domain::Campaigns,
+            "campaign_progress",
+            json!({
+                "campaignId": campaign.id,
+                "raised": { "amount": campaign.raised.amount(), "currency": campaign.raised.currency },
+                "donorCount": campaign.donor_count,
+                "participantCount": campaign.participant_count,
+            }),
+        )))
     }
 
     /// True if the person was not yet a member of that kind.

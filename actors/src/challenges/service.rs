@@ -16,10 +16,10 @@ use serde_json::json;
 use super::messages::*;
 use crate::{
     DomainError,
-    bus::{Bus, Event},
+    bus::Event,
     db::DomainDb,
     money::{Currency, Money},
-    runtime::{ApplyEvent, Domain, DomainService, claim, event_text},
+    runtime::{ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_text},
     validate::{MAX_DESCRIPTION, MAX_TITLE, https_url, optional_text, period, required_text},
 };
 
@@ -31,7 +31,7 @@ const MAX_NOTE: usize = 1000;
 #[derive(Clone)]
 pub struct ChallengesService {
     pub(crate) db: DomainDb,
-    pub(crate) bus: Bus,
+    pub(crate) outbox: Outbox,
 }
 
 impl DomainService for ChallengesService {
@@ -68,25 +68,23 @@ impl ChallengesService {
             ends_at: Set(msg.ends_at),
             created_at: Set(now),
             updated_at: Set(now),
-        }
-        .insert(&self.db.write)
-        .await
-        .map_err(|e| self.db.map_err(e))?;
+        };
+        let txn = self.begin().await?;
+        let row = row.insert(&txn).await.map_err(|e| self.db.map_err(e))?;
         let challenge = to_challenge(row)?;
-        self.bus
-            .publish(Event::new(
-                Domain::Challenges,
-                "challenge_created",
-                json!({
-                    "challengeId": challenge.id,
-                    "campaignId": challenge.campaign_id,
-                    "sponsorId": challenge.sponsor_id,
-                    "reward": money_json(challenge.reward),
-                    "quota": challenge.quota,
-                    "title": challenge.title,
-                }),
-            ))
-            .await;
+        let event = Event::new(
+            Domain::Challenges,
+            "challenge_created",
+            json!({
+                "challengeId": challenge.id,
+                "campaignId": challenge.campaign_id,
+                "sponsorId": challenge.sponsor_id,
+                "reward": money_json(challenge.reward),
+                "quota": challenge.quota,
+                "title": challenge.title,
+            }),
+        );
+        commit_with(&self.db, &self.outbox, txn, vec![event]).await?;
         Ok(challenge)
     }
 
@@ -262,7 +260,8 @@ impl ChallengesService {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let row = match row.insert(&self.db.write).await {
+        let txn = self.begin().await?;
+        let row = match row.insert(&txn).await {
             Ok(row) => row,
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 return Err(DomainError::Conflict(
@@ -272,13 +271,12 @@ impl ChallengesService {
             Err(err) => return Err(self.db.map_err(err)),
         };
         let joined = to_participation(row);
-        self.bus
-            .publish(Event::new(
-                Domain::Challenges,
-                "participation_joined",
-                json!({ "participationId": joined.id, "challengeId": joined.challenge_id, "campaignId": joined.campaign_id, "userId": joined.user_id }),
-            ))
-            .await;
+        let event = Event::new(
+            Domain::Challenges,
+            "participation_joined",
+            json!({ "participationId": joined.id, "challengeId": joined.challenge_id, "campaignId": joined.campaign_id, "userId": joined.user_id }),
+        );
+        commit_with(&self.db, &self.outbox, txn, vec![event]).await?;
         Ok(joined)
     }
 
@@ -298,6 +296,7 @@ impl ChallengesService {
             ));
         }
         let now = Utc::now();
+        let txn = self.begin().await?;
         let moved = participation::Entity::update_many()
             .col_expr(
                 participation::Column::Status,
@@ -311,7 +310,7 @@ impl ChallengesService {
                 participation::ParticipationStatus::Joined,
                 participation::ParticipationStatus::Rejected,
             ]))
-            .exec(&self.db.write)
+            .exec(&txn)
             .await
             .map_err(|e| self.db.map_err(e))?;
         if moved.rows_affected != 1 {
@@ -323,14 +322,19 @@ impl ChallengesService {
                 ),
             ));
         }
-        let submitted = to_participation(self.existing_participation(&row.id).await?);
-        self.bus
-            .publish(Event::new(
-                Domain::Challenges,
-                "action_submitted",
-                json!({ "participationId": submitted.id, "challengeId": submitted.challenge_id, "campaignId": submitted.campaign_id, "userId": submitted.user_id }),
-            ))
-            .await;
+        let submitted = to_participation(
+            participation::Entity::find_by_id(row.id.clone())
+                .one(&txn)
+                .await
+                .map_err(|e| self.db.map_err(e))?
+                .ok_or_else(|| DomainError::not_found("participation"))?,
+        );
+        let event = Event::new(
+            Domain::Challenges,
+            "action_submitted",
+            json!({ "participationId": submitted.id, "challengeId": submitted.challenge_id, "campaignId": submitted.campaign_id, "userId": submitted.user_id }),
+        );
+        commit_with(&self.db, &self.outbox, txn, vec![event]).await?;
         Ok(submitted)
     }
 
@@ -424,8 +428,7 @@ impl ChallengesService {
                 json!({ "participationId": reviewed.id, "challengeId": reviewed.challenge_id, "campaignId": reviewed.campaign_id, "userId": reviewed.user_id, "reviewedBy": msg.reviewer_id }),
             )
         };
-        txn.commit().await.map_err(|e| self.db.map_err(e))?;
-        self.bus.publish(event).await;
+        commit_with(&self.db, &self.outbox, txn, vec![event]).await?;
         Ok(reviewed)
     }
 
@@ -596,6 +599,10 @@ impl ChallengesService {
             _ => {}
         }
         txn.commit().await.map_err(|e| self.db.map_err(e))
+    }
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
+        self.db.write.begin().await.map_err(|e| self.db.map_err(e))
     }
 
     async fn existing(&self, id: &str) -> Result<challenge::Model, DomainError> {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::{
-    bus::{Bus, Event},
+    bus::Event,
     db::DomainDb,
     money::{Currency, Money},
     runtime::{ApplyEvent, Domain},
@@ -73,7 +73,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let service = DonationsService {
         db,
-        bus: Bus::in_process(),
+        outbox: crate::runtime::Outbox::default(),
     };
     let idr = Currency::parse("currency", "IDR").map_err(|e| TestCaseError::fail(e.to_string()))?;
     let campaigns = ["c0", "c1"].map(|c| format!("0193c1a2-0000-7000-8000-00000000000{}", &c[1..]));

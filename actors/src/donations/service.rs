@@ -15,10 +15,12 @@ use serde_json::json;
 use super::messages::*;
 use crate::{
     DomainError,
-    bus::{Bus, Event},
+    bus::Event,
     db::DomainDb,
     money::{Currency, Money},
-    runtime::{ApplyEvent, Domain, DomainService, claim, event_money, event_text},
+    runtime::{
+        ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money, event_text,
+    },
 };
 
 /// The outside world's side of every payment: money enters and leaves through it.
@@ -27,7 +29,7 @@ const EXTERNAL: (&str, &str) = ("EXTERNAL", "payments");
 #[derive(Clone)]
 pub struct DonationsService {
     pub(crate) db: DomainDb,
-    pub(crate) bus: Bus,
+    pub(crate) outbox: Outbox,
 }
 
 impl DomainService for DonationsService {
@@ -73,12 +75,12 @@ impl DonationsService {
             created_at: Set(now),
             paid_at: Set(None),
             updated_at: Set(now),
-        }
-        .insert(&self.db.write)
-        .await
-        .map_err(|e| self.db.map_err(e))?;
+        };
+        let txn = self.begin().await?;
+        let row = row.insert(&txn).await.map_err(|e| self.db.map_err(e))?;
         let donation = to_donation(row)?;
-        self.publish("donation_pending", &donation, json!({})).await;
+        let event = donation_event("donation_pending", &donation, json!({}));
+        self.commit_with(txn, vec![event]).await?;
         Ok(donation)
     }
 
@@ -159,14 +161,14 @@ impl DonationsService {
             .await
             .map_err(|e| self.db.map_err(e))?
             .ok_or_else(|| DomainError::not_found("donation"))?;
-        self.commit(txn).await?;
         let donation = to_donation(updated)?;
         let kind = if msg.succeeded {
             "donation_paid"
         } else {
             "donation_failed"
         };
-        self.publish(kind, &donation, json!({})).await;
+        self.commit_with(txn, vec![donation_event(kind, &donation, json!({}))])
+            .await?;
         Ok(donation)
     }
 
@@ -275,14 +277,13 @@ impl DonationsService {
             .await
             .map_err(|e| self.db.map_err(e))?
             .ok_or_else(|| DomainError::not_found("donation"))?;
-        self.commit(txn).await?;
         let donation = to_donation(updated)?;
-        self.publish(
+        let event = donation_event(
             "donation_refunded",
             &donation,
             json!({ "refundedNow": money_json(Money::new(refund, currency)), "refundedTotal": money_json(donation.refunded) }),
-        )
-        .await;
+        );
+        self.commit_with(txn, vec![event]).await?;
         Ok(donation)
     }
 
@@ -311,15 +312,12 @@ impl DonationsService {
             _ => None,
         };
         if let Some(reason) = skip_reason {
-            self.commit(txn).await?;
-            self.bus
-                .publish(Event::new(
-                    Domain::Donations,
-                    "sponsor_match_skipped",
-                    json!({ "participationId": participation_id, "challengeId": challenge_id, "campaignId": campaign_id, "sponsorId": sponsor_id, "reward": money_json(reward), "reason": reason }),
-                ))
-                .await;
-            return Ok(());
+            let event = Event::new(
+                Domain::Donations,
+                "sponsor_match_skipped",
+                json!({ "participationId": participation_id, "challengeId": challenge_id, "campaignId": campaign_id, "sponsorId": sponsor_id, "reward": money_json(reward), "reason": reason }),
+            );
+            return self.commit_with(txn, vec![event]).await;
         }
         let sponsor = sponsor_id.unwrap_or_default();
         let now = Utc::now();
@@ -369,10 +367,12 @@ impl DonationsService {
             ],
         )
         .await?;
-        self.commit(txn).await?;
         let donation = to_donation(row)?;
-        self.publish("donation_paid", &donation, json!({})).await;
-        Ok(())
+        self.commit_with(
+            txn,
+            vec![donation_event("donation_paid", &donation, json!({}))],
+        )
+        .await
     }
 
     pub async fn get(self, msg: GetDonations) -> Result<Vec<Donation>, DomainError> {
@@ -587,25 +587,12 @@ impl DonationsService {
         Ok(())
     }
 
-    async fn publish(&self, kind: &str, donation: &Donation, extra: serde_json::Value) {
-        let mut data = json!({
-            "donationId": donation.id,
-            "kind": donation.kind,
-            "status": donation.status,
-            "campaignId": donation.campaign_id,
-            "challengeId": donation.challenge_id,
-            "participationId": donation.participation_id,
-            "donorId": donation.donor_id,
-            "anonymous": donation.anonymous,
-            "amount": money_json(donation.amount),
-            "paymentRef": donation.payment_ref,
-        });
-        if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
-            data.extend(extra.clone());
-        }
-        self.bus
-            .publish(Event::new(Domain::Donations, kind, data))
-            .await;
+    async fn commit_with(
+        &self,
+        txn: DatabaseTransaction,
+        events: Vec<Event>,
+    ) -> Result<(), DomainError> {
+        commit_with(&self.db, &self.outbox, txn, events).await
     }
 
     async fn existing(&self, id: &str) -> Result<donation::Model, DomainError> {
@@ -623,6 +610,26 @@ impl DonationsService {
     async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DomainError> {
         txn.commit().await.map_err(|e| self.db.map_err(e))
     }
+}
+
+/// The event of a donation's change: everything a consumer needs, plus `extra`.
+fn donation_event(kind: &str, donation: &Donation, extra: serde_json::Value) -> Event {
+    let mut data = json!({
+        "donationId": donation.id,
+        "kind": donation.kind,
+        "status": donation.status,
+        "campaignId": donation.campaign_id,
+        "challengeId": donation.challenge_id,
+        "participationId": donation.participation_id,
+        "donorId": donation.donor_id,
+        "anonymous": donation.anonymous,
+        "amount": money_json(donation.amount),
+        "paymentRef": donation.payment_ref,
+    });
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    Event::new(Domain::Donations, kind, data)
 }
 
 fn money_json(money: Money) -> serde_json::Value {

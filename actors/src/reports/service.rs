@@ -18,10 +18,12 @@ use serde_json::json;
 use super::messages::*;
 use crate::{
     DomainError,
-    bus::{Bus, Event},
+    bus::Event,
     db::DomainDb,
     money::Money,
-    runtime::{ApplyEvent, Domain, DomainService, claim, event_money, event_text},
+    runtime::{
+        ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money, event_text,
+    },
     validate::{optional_text, required_text},
 };
 
@@ -30,7 +32,7 @@ const MAX_NOTE: usize = 1000;
 #[derive(Clone)]
 pub struct ReportsService {
     pub(crate) db: DomainDb,
-    pub(crate) bus: Bus,
+    pub(crate) outbox: Outbox,
     /// Distinct reporters with OPEN reports that hide content by themselves.
     pub(crate) auto_hide_threshold: u64,
 }
@@ -87,20 +89,19 @@ impl ReportsService {
                     true,
                 )
                 .await?;
-        self.commit(txn).await?;
         let report = to_report(row)?;
-        self.publish_filed(&report).await;
+        let mut events = vec![filed(&report)];
         if hide {
             tracing::info!(target_type = msg.target_type.name(), target_id = %msg.target_id, reporters, "content hidden after reports");
-            self.publish_visibility(
+            events.push(visibility(
                 msg.target_type,
                 &msg.target_id,
                 report.target_owner_id.as_deref(),
                 true,
                 None,
-            )
-            .await;
+            ));
         }
+        self.commit_with(txn, events).await?;
         Ok(report)
     }
 
@@ -136,12 +137,12 @@ impl ReportsService {
             }),
             _ => None,
         };
-        let visibility = match msg.action {
+        let visibility_change = match msg.action {
             ModerationAction::HideContent => Some(true),
             ModerationAction::RestoreContent => Some(false),
             _ => None,
         };
-        let changed = match visibility {
+        let changed = match visibility_change {
             Some(hidden) => {
                 self.set_hidden(
                     &txn,
@@ -179,34 +180,30 @@ impl ReportsService {
             .await
             .map_err(|e| self.db.map_err(e))?
             .ok_or_else(|| DomainError::not_found("report"))?;
-        self.commit(txn).await?;
         let report = to_report(resolved)?;
-        if let (true, Some(hidden)) = (changed, visibility) {
-            self.publish_visibility(
+        let mut events = Vec::new();
+        if let (true, Some(hidden)) = (changed, visibility_change) {
+            events.push(visibility(
                 target_type,
                 &report.target_id,
                 report.target_owner_id.as_deref(),
                 hidden,
                 Some(&msg.admin_id),
-            )
-            .await;
+            ));
         }
         if let Some(user_id) = suspend {
-            self.bus
-                .publish(Event::new(
-                    Domain::Reports,
-                    "user_suspended",
-                    json!({ "userId": user_id, "reportId": report.id, "by": msg.admin_id }),
-                ))
-                .await;
-        }
-        self.bus
-            .publish(Event::new(
+            events.push(Event::new(
                 Domain::Reports,
-                "report_resolved",
-                json!({ "reportId": report.id, "targetType": target_type, "targetId": report.target_id, "action": msg.action, "by": msg.admin_id }),
-            ))
-            .await;
+                "user_suspended",
+                json!({ "userId": user_id, "reportId": report.id, "by": msg.admin_id }),
+            ));
+        }
+        events.push(Event::new(
+            Domain::Reports,
+            "report_resolved",
+            json!({ "reportId": report.id, "targetType": target_type, "targetId": report.target_id, "action": msg.action, "by": msg.admin_id }),
+        ));
+        self.commit_with(txn, events).await?;
         Ok(report)
     }
 
@@ -239,9 +236,8 @@ impl ReportsService {
                 true,
             )
             .await?;
-        self.commit(txn).await?;
         let report = to_report(row)?;
-        self.publish_filed(&report).await;
+        self.commit_with(txn, vec![filed(&report)]).await?;
         Ok(report)
     }
 
@@ -624,36 +620,12 @@ impl ReportsService {
         Ok(true)
     }
 
-    async fn publish_filed(&self, report: &Report) {
-        self.bus
-            .publish(Event::new(
-                Domain::Reports,
-                "report_filed",
-                json!({ "reportId": report.id, "targetType": report.target_type, "targetId": report.target_id, "reason": report.reason, "reporterId": report.reporter_id, "isAppeal": report.is_appeal }),
-            ))
-            .await;
-    }
-
-    async fn publish_visibility(
+    async fn commit_with(
         &self,
-        target_type: TargetType,
-        target_id: &str,
-        owner_id: Option<&str>,
-        hidden: bool,
-        by: Option<&str>,
-    ) {
-        let kind = if hidden {
-            "content_hidden"
-        } else {
-            "content_restored"
-        };
-        self.bus
-            .publish(Event::new(
-                Domain::Reports,
-                kind,
-                json!({ "targetType": target_type, "targetId": target_id, "ownerId": owner_id, "by": by }),
-            ))
-            .await;
+        txn: DatabaseTransaction,
+        events: Vec<Event>,
+    ) -> Result<(), DomainError> {
+        commit_with(&self.db, &self.outbox, txn, events).await
     }
 
     async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
@@ -663,6 +635,33 @@ impl ReportsService {
     async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DomainError> {
         txn.commit().await.map_err(|e| self.db.map_err(e))
     }
+}
+
+fn filed(report: &Report) -> Event {
+    Event::new(
+        Domain::Reports,
+        "report_filed",
+        json!({ "reportId": report.id, "targetType": report.target_type, "targetId": report.target_id, "reason": report.reason, "reporterId": report.reporter_id, "isAppeal": report.is_appeal }),
+    )
+}
+
+fn visibility(
+    target_type: TargetType,
+    target_id: &str,
+    owner_id: Option<&str>,
+    hidden: bool,
+    by: Option<&str>,
+) -> Event {
+    let kind = if hidden {
+        "content_hidden"
+    } else {
+        "content_restored"
+    };
+    Event::new(
+        Domain::Reports,
+        kind,
+        json!({ "targetType": target_type, "targetId": target_id, "ownerId": owner_id, "by": by }),
+    )
 }
 
 fn on_target(target_type: TargetType, target_id: &str) -> Condition {

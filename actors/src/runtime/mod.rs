@@ -9,6 +9,7 @@
 mod events;
 mod faults;
 mod handle;
+mod outbox;
 
 use std::{
     any::Any,
@@ -32,6 +33,8 @@ pub(crate) use events::{claim, event_money, event_text, spawn_consumer};
 pub use faults::FaultSwitch;
 pub use handle::Route;
 pub(crate) use handle::{domain_handle, route_messages};
+pub(crate) use outbox::commit_with;
+pub use outbox::{Outbox, backlog as outbox_backlog};
 
 use crate::{DomainError, db::DomainDb};
 
@@ -224,6 +227,8 @@ pub struct DomainHealth {
     pub domain: Domain,
     pub restarts: u64,
     pub database_ms: f64,
+    /// Events committed but not yet published (grows while the bus is down).
+    pub outbox_backlog: u64,
 }
 
 impl<S: DomainService> Handler<Ping> for DomainActor<S> {
@@ -236,7 +241,9 @@ impl<S: DomainService> Handler<Ping> for DomainActor<S> {
             async move {
                 let started = std::time::Instant::now();
                 db.ping().await?;
+                let outbox_backlog = outbox::backlog(&db).await.map_err(|e| db.map_err(e))?;
                 Ok(DomainHealth {
+                    outbox_backlog,
                     domain: S::DOMAIN,
                     restarts: stats.restarts(),
                     database_ms: started.elapsed().as_secs_f64() * 1000.0,

@@ -23,9 +23,9 @@ use super::{
 };
 use crate::{
     DomainError,
-    bus::{Bus, Event},
+    bus::Event,
     db::DomainDb,
-    runtime::{ApplyEvent, Domain, DomainService, claim, event_text},
+    runtime::{ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_text},
     validate::{optional_text, optional_url, required_text, search_pattern},
 };
 
@@ -36,7 +36,7 @@ const MAX_EMAIL: usize = 320;
 pub struct UsersService {
     pub(crate) db: DomainDb,
     pub(crate) tokens: Arc<AccessTokens>,
-    pub(crate) bus: Bus,
+    pub(crate) outbox: Outbox,
     pub(crate) refresh_ttl: Duration,
 }
 
@@ -56,50 +56,65 @@ impl UsersService {
                 msg.role
             )));
         }
-        let user = self
-            .create_user(
-                msg.email,
-                msg.password,
-                msg.full_name,
-                msg.role,
-                msg.company_name,
-            )
-            .await?;
-        self.bus
-            .publish(Event::new(
-                Domain::Users,
-                "user_registered",
-                json!({ "userId": user.id, "role": user.role, "createdAt": user.created_at }),
-            ))
-            .await;
+        let row = new_user(
+            msg.email,
+            msg.password,
+            msg.full_name,
+            msg.role,
+            msg.company_name,
+        )
+        .await?;
         let txn = self.begin().await?;
+        let user = self.insert_user(&txn, row).await?;
+        let event = registered(&user);
         let session = self.open_session(&txn, user, None).await?;
-        self.commit(txn).await?;
+        self.commit_with(txn, vec![event]).await?;
         Ok(session)
     }
 
     pub async fn create_admin(self, msg: CreateAdmin) -> Result<User, DomainError> {
-        let user = self
-            .create_user(msg.email, msg.password, msg.full_name, Role::Admin, None)
-            .await?;
-        self.bus
-            .publish(Event::new(
-                Domain::Users,
-                "user_registered",
-                json!({ "userId": user.id, "role": user.role, "createdAt": user.created_at }),
-            ))
-            .await;
+        let row = new_user(msg.email, msg.password, msg.full_name, Role::Admin, None).await?;
+        let txn = self.begin().await?;
+        let user = self.insert_user(&txn, row).await?;
+        self.commit_with(txn, vec![registered(&user)]).await?;
         Ok(user)
     }
 
-    async fn create_user(
+    async fn insert_user(
         &self,
-        email: String,
-        password_text: String,
-        full_name: String,
-        role: Role,
-        company_name: Option<String>,
+        txn: &DatabaseTransaction,
+        model: user::ActiveModel,
     ) -> Result<User, DomainError> {
+        match model.insert(txn).await {
+            Ok(row) => Ok(row.into()),
+            Err(err) => Err(match self.db.map_err(err) {
+                DomainError::Conflict(_) => {
+                    DomainError::Conflict("an account with this email already exists".to_owned())
+                }
+                other => other,
+            }),
+        }
+    }
+}
+
+fn registered(user: &User) -> Event {
+    Event::new(
+        Domain::Users,
+        "user_registered",
+        json!({ "userId": user.id, "role": user.role, "createdAt": user.created_at }),
+    )
+}
+
+/// A checked, hashed new account, before any transaction (hashing is slow on purpose
+/// and must not hold the database's writer).
+async fn new_user(
+    email: String,
+    password_text: String,
+    full_name: String,
+    role: Role,
+    company_name: Option<String>,
+) -> Result<user::ActiveModel, DomainError> {
+    {
         let (email, email_key) = normalize_email(&email)?;
         password::validate("password", &password_text)?;
         let full_name = required_text("fullName", &full_name, MAX_NAME)?;
@@ -122,17 +137,11 @@ impl UsersService {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        match model.insert(&self.db.write).await {
-            Ok(row) => Ok(row.into()),
-            Err(err) => Err(match self.db.map_err(err) {
-                DomainError::Conflict(_) => {
-                    DomainError::Conflict("an account with this email already exists".to_owned())
-                }
-                other => other,
-            }),
-        }
+        Ok(model)
     }
+}
 
+impl UsersService {
     pub async fn login(self, msg: Login) -> Result<AuthSession, DomainError> {
         let refused = || DomainError::Unauthenticated("wrong email or password".to_owned());
         let key = msg.email.trim().to_lowercase();
@@ -355,20 +364,21 @@ impl UsersService {
         let mut change: user::ActiveModel = row.into();
         change.role = Set(msg.role.into());
         change.updated_at = Set(Utc::now());
+        let txn = self.begin().await?;
         let user: User = change
-            .update(&self.db.write)
+            .update(&txn)
             .await
             .map_err(|e| self.db.map_err(e))?
             .into();
+        let mut events = Vec::new();
         if previous != user.role {
-            self.bus
-                .publish(Event::new(
-                    Domain::Users,
-                    "user_role_changed",
-                    json!({ "userId": user.id, "previousRole": previous, "role": user.role, "changedBy": msg.changed_by }),
-                ))
-                .await;
+            events.push(Event::new(
+                Domain::Users,
+                "user_role_changed",
+                json!({ "userId": user.id, "previousRole": previous, "role": user.role, "changedBy": msg.changed_by }),
+            ));
         }
+        self.commit_with(txn, events).await?;
         Ok(user)
     }
 
@@ -393,21 +403,20 @@ impl UsersService {
                 .await
                 .map_err(|e| self.db.map_err(e))?;
         }
-        self.commit(txn).await?;
+        let mut events = Vec::new();
         if was != msg.suspended {
             let kind = if msg.suspended {
                 "user_suspended"
             } else {
                 "user_reinstated"
             };
-            self.bus
-                .publish(Event::new(
-                    Domain::Users,
-                    kind,
-                    json!({ "userId": user.id }),
-                ))
-                .await;
+            events.push(Event::new(
+                Domain::Users,
+                kind,
+                json!({ "userId": user.id }),
+            ));
         }
+        self.commit_with(txn, events).await?;
         Ok(user)
     }
 
@@ -518,6 +527,14 @@ impl UsersService {
 
     async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
         self.db.write.begin().await.map_err(|e| self.db.map_err(e))
+    }
+
+    async fn commit_with(
+        &self,
+        txn: DatabaseTransaction,
+        events: Vec<Event>,
+    ) -> Result<(), DomainError> {
+        commit_with(&self.db, &self.outbox, txn, events).await
     }
 
     async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DomainError> {

@@ -28,7 +28,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     for (domain, result) in results {
         let entry = match result {
             Ok(health) => {
-                json!({ "ready": true, "databaseMs": health.database_ms, "restarts": health.restarts })
+                json!({ "ready": true, "databaseMs": health.database_ms, "restarts": health.restarts, "outboxBacklog": health.outbox_backlog })
             }
             Err(err) => {
                 ready = false;

@@ -1,0 +1,279 @@
+//! The transactional outbox: a domain stages its events in its own database, in the
+//! transaction of the change they describe; a relay on the domain's thread publishes them
+//! in order and marks each published only once the bus took it. An event survives a crash
+//! right after the commit and a bus that is down (the relay retries with backoff); an event
+//! of a change that rolled back is never published.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use gerak_entities::outbox::outbox_event;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use tokio::sync::Notify;
+
+use super::Domain;
+use crate::{
+    bus::{Bus, Event},
+    db::DomainDb,
+};
+
+const BATCH: u64 = 200;
+/// Published rows are kept this long (for operators), then deleted.
+const KEEP_PUBLISHED: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// A domain's side of its outbox: stage events, then wake the relay after commit.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Writes `events` in `txn`; they are published after it commits.
+    pub(crate) async fn stage(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[Event],
+    ) -> Result<(), DbErr> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let rows = events.iter().map(|event| outbox_event::ActiveModel {
+            event_id: Set(event.id.clone()),
+            event_type: Set(event.kind.clone()),
+            payload: Set(serde_json::to_string(event).unwrap_or_default()),
+            created_at: Set(Utc::now()),
+            published_at: Set(None),
+            ..Default::default()
+        });
+        outbox_event::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Tells the relay there is something to publish (call after commit).
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The relay: runs on the domain's Arbiter for as long as it lives.
+    pub(crate) async fn relay(self, domain: Domain, db: DomainDb, bus: Bus) {
+        let mut delay = Duration::from_millis(50);
+        let mut last_cleanup = std::time::Instant::now();
+        loop {
+            match publish_batch(domain, &db, &bus).await {
+                Ok(0) => {
+                    delay = Duration::from_millis(50);
+                    if last_cleanup.elapsed() > Duration::from_secs(60) {
+                        last_cleanup = std::time::Instant::now();
+                        let _ = outbox_event::Entity::delete_many()
+                            .filter(
+                                outbox_event::Column::PublishedAt.lt(Utc::now() - KEEP_PUBLISHED),
+                            )
+                            .exec(&db.write)
+                            .await;
+                    }
+                    // Woken by a commit, or every second for rows of another process.
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+                }
+                Ok(_) => delay = Duration::from_millis(50),
+                Err(reason) => {
+                    metrics::counter!("gerak_outbox_relay_errors_total", "domain" => domain.name())
+                        .increment(1);
+                    tracing::warn!(%domain, %reason, retry_in_ms = delay.as_millis() as u64, "the outbox relay could not publish; retrying");
+                    let _ = tokio::time::timeout(delay, self.wake.notified()).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+}
+
+/// Publishes the oldest unpublished events in order; stops at the first failure so that
+/// order is kept. Returns how many were published.
+async fn publish_batch(domain: Domain, db: &DomainDb, bus: &Bus) -> Result<usize, String> {
+    let pending = outbox_event::Entity::find()
+        .filter(outbox_event::Column::PublishedAt.is_null())
+        .order_by_asc(outbox_event::Column::Seq)
+        .limit(BATCH)
+        .all(&db.write)
+        .await
+        .map_err(|e| e.to_string())?;
+    let backlog = pending.len();
+    metrics::gauge!("gerak_outbox_backlog", "domain" => domain.name()).set(backlog as f64);
+    let mut published = 0;
+    for row in pending {
+        match serde_json::from_str::<Event>(&row.payload) {
+            Ok(event) => bus.try_publish(event).await.map_err(|e| e.to_string())?,
+            Err(err) => {
+                tracing::error!(%domain, seq = row.seq, error = %err, "an outbox row is not an event; skipped")
+            }
+        }
+        outbox_event::Entity::update_many()
+            .col_expr(outbox_event::Column::PublishedAt, Expr::value(Utc::now()))
+            .filter(outbox_event::Column::Seq.eq(row.seq))
+            .exec(&db.write)
+            .await
+            .map_err(|e| e.to_string())?;
+        published += 1;
+    }
+    Ok(published)
+}
+
+/// Events staged but not yet published (for readiness and metrics).
+pub async fn backlog(db: &DomainDb) -> Result<u64, DbErr> {
+    outbox_event::Entity::find()
+        .filter(outbox_event::Column::PublishedAt.is_null())
+        .count(&db.read)
+        .await
+}
+
+/// Stages `events` in `txn`, commits, and wakes the relay: the one way domains publish.
+pub(crate) async fn commit_with(
+    db: &DomainDb,
+    outbox: &Outbox,
+    txn: DatabaseTransaction,
+    events: Vec<Event>,
+) -> Result<(), crate::DomainError> {
+    outbox
+        .stage(&txn, &events)
+        .await
+        .map_err(|e| db.map_err(e))?;
+    txn.commit().await.map_err(|e| db.map_err(e))?;
+    if !events.is_empty() {
+        outbox.wake();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Mutex,
+        atomic::{AtomicU32, Ordering},
+    };
+
+    use futures::{StreamExt, future::BoxFuture};
+    use sea_orm::TransactionTrait;
+
+    use super::*;
+    use crate::bus::{BusError, EventStream, InboundStream, StreamAck, Transport};
+
+    /// A bus that is down for its first `failures` publishes, then records what it gets.
+    #[derive(Default)]
+    struct Flaky {
+        failures: AtomicU32,
+        published: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Transport for Flaky {
+        fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>> {
+            let down = self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if !down {
+                self.published.lock().unwrap().push(event.id);
+            }
+            Box::pin(async move {
+                if down {
+                    Err(BusError::Unreachable("down".into()))
+                } else {
+                    Ok(())
+                }
+            })
+        }
+        fn subscribe(&self) -> EventStream {
+            Box::pin(futures::stream::empty().boxed())
+        }
+        fn ping(&self) -> BoxFuture<'_, Result<(), BusError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        fn inbound_payments(&self) -> Option<InboundStream> {
+            None
+        }
+        fn ack(&self, _ack: StreamAck) -> BoxFuture<'_, Result<(), BusError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn dead_letter(
+            &self,
+            _r: String,
+            _c: String,
+            _p: String,
+        ) -> BoxFuture<'_, Result<(), BusError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn events_survive_a_bus_outage_in_order_and_rollbacks_publish_nothing() {
+        let dir =
+            std::env::temp_dir().join(format!("gerak-outbox-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = DomainDb::connect(
+            Domain::Users,
+            &format!("sqlite://{}/users.db?mode=rwc", dir.display()),
+        )
+        .await
+        .unwrap();
+        crate::system::migrate(&db).await.unwrap();
+        let published = Arc::new(Mutex::new(Vec::new()));
+        let bus = Bus::new(Flaky {
+            failures: AtomicU32::new(3),
+            published: published.clone(),
+        });
+        let outbox = Outbox::default();
+
+        // Staged while the bus is down (the relay is not even running yet).
+        let mut expected = Vec::new();
+        for i in 0..5 {
+            let event = Event::new(
+                Domain::Users,
+                "user_registered",
+                serde_json::json!({ "n": i }),
+            );
+            expected.push(event.id.clone());
+            let txn = db.write.begin().await.unwrap();
+            commit_with(&db, &outbox, txn, vec![event]).await.unwrap();
+        }
+        // A change that rolls back publishes nothing.
+        let txn = db.write.begin().await.unwrap();
+        outbox
+            .stage(
+                &txn,
+                &[Event::new(
+                    Domain::Users,
+                    "user_registered",
+                    serde_json::json!({}),
+                )],
+            )
+            .await
+            .unwrap();
+        drop(txn);
+        assert_eq!(backlog(&db).await.unwrap(), 5);
+
+        let relay = tokio::spawn(outbox.clone().relay(Domain::Users, db.clone(), bus));
+        let started = std::time::Instant::now();
+        while backlog(&db).await.unwrap() > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the relay did not catch up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        relay.abort();
+        assert_eq!(
+            *published.lock().unwrap(),
+            expected,
+            "every event once, in order"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
