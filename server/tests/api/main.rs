@@ -16,6 +16,7 @@ mod moderation;
 mod ops;
 mod persisted;
 mod ratelimit;
+mod roles;
 mod security;
 mod subscriptions;
 mod users;
