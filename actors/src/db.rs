@@ -87,3 +87,70 @@ async fn connect_sqlite(url: &str, connections: u32) -> Result<DatabaseConnectio
         });
     Database::connect(options).await
 }
+
+/// Which way a keyset page runs over time-ordered (UUIDv7) ids.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// One page of rows of `E` matching `filter`, keyed by `id` (`after` is the last id of
+/// the previous page): the rows, whether more follow, and how many match in all.
+pub(crate) struct KeysetPage<M> {
+    pub rows: Vec<M>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+impl DomainDb {
+    pub(crate) async fn keyset_page<E>(
+        &self,
+        filter: sea_orm::Condition,
+        id: E::Column,
+        after: Option<String>,
+        first: u64,
+        order: Order,
+    ) -> Result<KeysetPage<E::Model>, DomainError>
+    where
+        E: sea_orm::EntityTrait,
+        E::Model: Send + Sync,
+    {
+        use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+        let total_count = E::find()
+            .filter(filter.clone())
+            .count(&self.read)
+            .await
+            .map_err(|e| self.map_err(e))?;
+        let mut query = E::find().filter(filter);
+        if let Some(after) = after {
+            query = query.filter(match order {
+                Order::NewestFirst => id.lt(after),
+                Order::OldestFirst => id.gt(after),
+            });
+        }
+        let query = match order {
+            Order::NewestFirst => query.order_by_desc(id),
+            Order::OldestFirst => query.order_by_asc(id),
+        };
+        let rows = query
+            .limit(first + 1)
+            .all(&self.read)
+            .await
+            .map_err(|e| self.map_err(e))?;
+        Ok(KeysetPage::cut(rows, first, total_count))
+    }
+}
+
+impl<M> KeysetPage<M> {
+    /// The first `first` of `rows` (fetched one more than a page, to know if more follow).
+    pub(crate) fn cut(mut rows: Vec<M>, first: u64, total_count: u64) -> Self {
+        let has_next_page = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        Self {
+            rows,
+            has_next_page,
+            total_count,
+        }
+    }
+}

@@ -5,8 +5,8 @@ use gerak_entities::campaigns::{campaign, campaign_member};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict},
 };
 use serde_json::json;
@@ -15,7 +15,7 @@ use super::{messages::*, slug};
 use crate::{
     DomainError,
     bus::Event,
-    db::DomainDb,
+    db::{DomainDb, Order},
     money::{Currency, Money},
     runtime::{
         ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money as money,
@@ -272,23 +272,17 @@ impl CampaignsService {
                     ),
             );
         }
-        let total_count = campaign::Entity::find()
-            .filter(filter.clone())
-            .count(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let mut page = campaign::Entity::find().filter(filter);
-        if let Some(after) = msg.after {
-            page = page.filter(campaign::Column::Id.lt(after));
-        }
-        let mut rows = page
-            .order_by_desc(campaign::Column::Id)
-            .limit(msg.first + 1)
-            .all(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let has_next_page = rows.len() as u64 > msg.first;
-        rows.truncate(msg.first as usize);
+        let page = self
+            .db
+            .keyset_page::<campaign::Entity>(
+                filter,
+                campaign::Column::Id,
+                msg.after,
+                msg.first,
+                Order::NewestFirst,
+            )
+            .await?;
+        let (rows, has_next_page, total_count) = (page.rows, page.has_next_page, page.total_count);
         Ok(CampaignPage {
             campaigns: rows.into_iter().map(to_record).collect::<Result<_, _>>()?,
             has_next_page,

@@ -7,8 +7,8 @@ use gerak_entities::challenges::{challenge, leaderboard_entry, participation};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqlErr, TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::json;
@@ -17,7 +17,7 @@ use super::messages::*;
 use crate::{
     DomainError,
     bus::Event,
-    db::DomainDb,
+    db::{DomainDb, KeysetPage, Order},
     money::{Currency, Money},
     runtime::{ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_text},
     validate::{MAX_DESCRIPTION, MAX_TITLE, https_url, optional_text, period, required_text},
@@ -179,22 +179,17 @@ impl ChallengesService {
             msg.include_hidden,
             msg.include_drafts,
         );
-        let total_count = challenge::Entity::find()
-            .filter(filter.clone())
-            .count(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let mut query = challenge::Entity::find().filter(filter);
-        if let Some(after) = msg.after {
-            query = query.filter(challenge::Column::Id.lt(after));
-        }
-        let rows = query
-            .order_by_desc(challenge::Column::Id)
-            .limit(msg.first + 1)
-            .all(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        page(rows, msg.first, total_count, to_challenge)
+        let found = self
+            .db
+            .keyset_page::<challenge::Entity>(
+                filter,
+                challenge::Column::Id,
+                msg.after,
+                msg.first,
+                Order::NewestFirst,
+            )
+            .await?;
+        page(found, to_challenge)
     }
 
     pub async fn of_campaigns(
@@ -227,7 +222,10 @@ impl ChallengesService {
             .map(|id| {
                 let rows = grouped.remove(&id).unwrap_or_default();
                 let total = rows.len() as u64;
-                Ok((id, page(rows, msg.first, total, to_challenge)?))
+                Ok((
+                    id,
+                    page(KeysetPage::cut(rows, msg.first, total), to_challenge)?,
+                ))
             })
             .collect()
     }
@@ -499,24 +497,17 @@ impl ChallengesService {
         if !msg.include_hidden {
             filter = filter.add(participation::Column::Hidden.eq(false));
         }
-        let total_count = participation::Entity::find()
-            .filter(filter.clone())
-            .count(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let mut query = participation::Entity::find().filter(filter);
-        if let Some(after) = msg.after {
-            query = query.filter(participation::Column::Id.lt(after));
-        }
-        let rows = query
-            .order_by_desc(participation::Column::Id)
-            .limit(msg.first + 1)
-            .all(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        page(rows, msg.first, total_count, |row| {
-            Ok(to_participation(row))
-        })
+        let found = self
+            .db
+            .keyset_page::<participation::Entity>(
+                filter,
+                participation::Column::Id,
+                msg.after,
+                msg.first,
+                Order::NewestFirst,
+            )
+            .await?;
+        page(found, |row| Ok(to_participation(row)))
     }
 
     pub async fn of_user(
@@ -645,17 +636,17 @@ fn challenge_filter(
 }
 
 fn page<R, T>(
-    mut rows: Vec<R>,
-    first: u64,
-    total_count: u64,
+    found: KeysetPage<R>,
     convert: impl Fn(R) -> Result<T, DomainError>,
 ) -> Result<Page<T>, DomainError> {
-    let has_next_page = rows.len() as u64 > first;
-    rows.truncate(first as usize);
     Ok(Page {
-        items: rows.into_iter().map(convert).collect::<Result<_, _>>()?,
-        has_next_page,
-        total_count,
+        items: found
+            .rows
+            .into_iter()
+            .map(convert)
+            .collect::<Result<_, _>>()?,
+        has_next_page: found.has_next_page,
+        total_count: found.total_count,
     })
 }
 

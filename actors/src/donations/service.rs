@@ -6,8 +6,8 @@ use gerak_entities::donations::{donation, ledger_entry};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -16,7 +16,7 @@ use super::messages::*;
 use crate::{
     DomainError,
     bus::Event,
-    db::DomainDb,
+    db::{DomainDb, Order},
     money::{Currency, Money},
     runtime::{
         ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money, event_text,
@@ -400,23 +400,17 @@ impl DonationsService {
         if msg.paid_only {
             filter = filter.add(donation::Column::Status.eq(donation::DonationStatus::Paid));
         }
-        let total_count = donation::Entity::find()
-            .filter(filter.clone())
-            .count(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let mut query = donation::Entity::find().filter(filter);
-        if let Some(after) = msg.after {
-            query = query.filter(donation::Column::Id.lt(after));
-        }
-        let mut rows = query
-            .order_by_desc(donation::Column::Id)
-            .limit(msg.first + 1)
-            .all(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let has_next_page = rows.len() as u64 > msg.first;
-        rows.truncate(msg.first as usize);
+        let page = self
+            .db
+            .keyset_page::<donation::Entity>(
+                filter,
+                donation::Column::Id,
+                msg.after,
+                msg.first,
+                Order::NewestFirst,
+            )
+            .await?;
+        let (rows, has_next_page, total_count) = (page.rows, page.has_next_page, page.total_count);
         Ok(DonationPage {
             donations: rows
                 .into_iter()
@@ -465,23 +459,17 @@ impl DonationsService {
                     .add(ledger_entry::Column::AmountMinor.lt(0)),
             )
             .await?;
-        let total_count = ledger_entry::Entity::find()
-            .filter(in_range.clone())
-            .count(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let mut page = ledger_entry::Entity::find().filter(in_range.clone());
-        if let Some(after) = &msg.after {
-            page = page.filter(ledger_entry::Column::Id.gt(after.clone()));
-        }
-        let mut rows = page
-            .order_by_asc(ledger_entry::Column::Id)
-            .limit(msg.first + 1)
-            .all(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let has_next_page = rows.len() as u64 > msg.first;
-        rows.truncate(msg.first as usize);
+        let page = self
+            .db
+            .keyset_page::<ledger_entry::Entity>(
+                in_range.clone(),
+                ledger_entry::Column::Id,
+                msg.after.clone(),
+                msg.first,
+                Order::OldestFirst,
+            )
+            .await?;
+        let (rows, has_next_page, total_count) = (page.rows, page.has_next_page, page.total_count);
         let mut balance = opening;
         if let Some(first) = rows.first() {
             balance += self

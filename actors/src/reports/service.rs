@@ -19,7 +19,7 @@ use super::messages::*;
 use crate::{
     DomainError,
     bus::Event,
-    db::DomainDb,
+    db::{DomainDb, Order},
     money::Money,
     runtime::{
         ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money, event_text,
@@ -263,23 +263,17 @@ impl ReportsService {
         if let Some(target_type) = msg.target_type {
             filter = filter.add(report::Column::TargetType.eq(target_to(target_type)));
         }
-        let total_count = report::Entity::find()
-            .filter(filter.clone())
-            .count(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let mut query = report::Entity::find().filter(filter);
-        if let Some(after) = msg.after {
-            query = query.filter(report::Column::Id.gt(after));
-        }
-        let mut rows = query
-            .order_by_asc(report::Column::Id)
-            .limit(msg.first + 1)
-            .all(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let has_next_page = rows.len() as u64 > msg.first;
-        rows.truncate(msg.first as usize);
+        let page = self
+            .db
+            .keyset_page::<report::Entity>(
+                filter,
+                report::Column::Id,
+                msg.after,
+                msg.first,
+                Order::OldestFirst,
+            )
+            .await?;
+        let (rows, has_next_page, total_count) = (page.rows, page.has_next_page, page.total_count);
         Ok(ReportPage {
             reports: rows.into_iter().map(to_report).collect::<Result<_, _>>()?,
             has_next_page,

@@ -10,8 +10,7 @@ use gerak_entities::users::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
@@ -24,7 +23,7 @@ use super::{
 use crate::{
     DomainError,
     bus::Event,
-    db::DomainDb,
+    db::{DomainDb, Order},
     runtime::{ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_text},
     validate::{optional_text, optional_url, required_text, search_pattern},
 };
@@ -271,26 +270,18 @@ impl UsersService {
                     ),
             );
         }
-        let total_count = user::Entity::find()
-            .filter(filter.clone())
-            .count(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        let mut page = user::Entity::find().filter(filter);
-        if let Some(after) = msg.after {
-            page = page.filter(user::Column::Id.lt(after));
-        }
-        let mut users: Vec<User> = page
-            .order_by_desc(user::Column::Id)
-            .limit(msg.first + 1)
-            .all(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?
-            .into_iter()
-            .map(User::from)
-            .collect();
-        let has_next_page = users.len() as u64 > msg.first;
-        users.truncate(msg.first as usize);
+        let page = self
+            .db
+            .keyset_page::<user::Entity>(
+                filter,
+                user::Column::Id,
+                msg.after,
+                msg.first,
+                Order::NewestFirst,
+            )
+            .await?;
+        let (has_next_page, total_count) = (page.has_next_page, page.total_count);
+        let users: Vec<User> = page.rows.into_iter().map(User::from).collect();
         Ok(UserPage {
             users,
             has_next_page,
