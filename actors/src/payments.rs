@@ -10,6 +10,7 @@ use crate::{
     bus::{Bus, Inbound},
     donations::{DonationsHandle, RecordPayment},
     money::Money,
+    runtime::Changes,
 };
 
 #[derive(Deserialize)]
@@ -73,11 +74,12 @@ enum Refusal {
 }
 
 /// Feeds inbound payment results to the donations domain.
-pub(crate) fn spawn_consumer(bus: &Bus, donations: DonationsHandle) {
+pub(crate) fn spawn_consumer(bus: &Bus, changes: &Changes, donations: DonationsHandle) {
     let Some(mut inbound) = bus.inbound_payments() else {
         return;
     };
     let bus = bus.clone();
+    let changes = changes.clone();
     tokio::spawn(async move {
         while let Some(Inbound {
             channel,
@@ -90,6 +92,7 @@ pub(crate) fn spawn_consumer(bus: &Bus, donations: DonationsHandle) {
                 match handle(&donations, &payload).await {
                     Ok(()) => {
                         metrics::counter!("gerak_payments_applied_total").increment(1);
+                        changes.notify();
                         break true;
                     }
                     Err(Refusal::Bad(reason)) => {

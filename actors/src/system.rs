@@ -19,8 +19,8 @@ use crate::{
     donations::{DonationsHandle, DonationsService},
     reports::{ReportsHandle, ReportsService},
     runtime::{
-        ActorStats, Domain, DomainActor, DomainHealth, DomainService, FaultSwitch, Outbox, Ping,
-        spawn_consumer,
+        ActorStats, Changes, ConsumerTask, Domain, DomainActor, DomainHealth, DomainService,
+        FaultSwitch, Outbox, Ping, spawn_consumer,
     },
     users::{UsersHandle, UsersService, tokens::AccessTokens},
 };
@@ -80,6 +80,9 @@ pub struct Domains {
     pub reports: ReportsHandle,
     pub bus: Bus,
     pub tokens: Arc<AccessTokens>,
+    /// State changes applied from events in this process.
+    pub changes: Changes,
+    consumers: Vec<ConsumerTask>,
     faults: Vec<(Domain, FaultSwitch)>,
     stats: Vec<(Domain, Arc<ActorStats>)>,
     arbiters: Vec<Arbiter>,
@@ -97,6 +100,8 @@ impl Domains {
 
         let mut all_stats = Vec::new();
         let bus = options.bus.clone();
+        let changes = Changes::default();
+        let mut consumers = Vec::new();
         // Each domain: its thread, its database, its outbox relay on that thread, its actor.
         macro_rules! start {
             ($domain:expr, $handle:ident, |$db:ident, $outbox:ident| $service:expr) => {{
@@ -121,31 +126,37 @@ impl Domains {
         let campaigns = start!(Domain::Campaigns, CampaignsHandle, |db, outbox| {
             CampaignsService { db, outbox }
         });
-        spawn_consumer(
+        consumers.push(spawn_consumer(
             Domain::Campaigns,
             &bus,
+            &changes,
             campaigns.clone(),
+            crate::campaigns::SOURCES,
             crate::campaigns::wants,
-        );
+        ));
         let challenges = start!(Domain::Challenges, ChallengesHandle, |db, outbox| {
             ChallengesService { db, outbox }
         });
-        spawn_consumer(
+        consumers.push(spawn_consumer(
             Domain::Challenges,
             &bus,
+            &changes,
             challenges.clone(),
+            crate::challenges::SOURCES,
             crate::challenges::wants,
-        );
+        ));
         let donations = start!(Domain::Donations, DonationsHandle, |db, outbox| {
             DonationsService { db, outbox }
         });
-        spawn_consumer(
+        consumers.push(spawn_consumer(
             Domain::Donations,
             &bus,
+            &changes,
             donations.clone(),
+            crate::donations::SOURCES,
             crate::donations::wants,
-        );
-        crate::payments::spawn_consumer(&bus, donations.clone());
+        ));
+        crate::payments::spawn_consumer(&bus, &changes, donations.clone());
         let reports = start!(Domain::Reports, ReportsHandle, |db, outbox| {
             ReportsService {
                 db,
@@ -153,13 +164,22 @@ impl Domains {
                 auto_hide_threshold: options.auto_hide_reports.max(1),
             }
         });
-        spawn_consumer(
+        consumers.push(spawn_consumer(
             Domain::Reports,
             &bus,
+            &changes,
             reports.clone(),
+            crate::reports::SOURCES,
             crate::reports::wants,
-        );
-        spawn_consumer(Domain::Users, &bus, users.clone(), crate::users::wants);
+        ));
+        consumers.push(spawn_consumer(
+            Domain::Users,
+            &bus,
+            &changes,
+            users.clone(),
+            crate::users::SOURCES,
+            crate::users::wants,
+        ));
 
         Ok(Self {
             users,
@@ -169,6 +189,8 @@ impl Domains {
             reports,
             bus: options.bus,
             tokens,
+            changes,
+            consumers,
             faults,
             stats: all_stats,
             arbiters,
@@ -200,6 +222,15 @@ impl Domains {
             .iter()
             .find(|(d, _)| *d == domain)
             .map(|(_, switch)| switch)
+    }
+
+    /// Kills a domain's event consumer mid-work and starts a new one, as a crash would
+    /// (tests of the bus's durability).
+    #[cfg(feature = "fault-injection")]
+    pub fn restart_consumer(&self, domain: Domain) {
+        for consumer in self.consumers.iter().filter(|c| c.domain == domain) {
+            consumer.restart();
+        }
     }
 
     /// Stops the domains' threads; in-flight requests are dropped.

@@ -106,7 +106,7 @@ async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
     args.extend_from_slice(extra);
     let config = Config::resolve(Cli::try_parse_from(&args).unwrap().settings).unwrap();
     let domains = app::start_domains(&config).await.unwrap();
-    let (front, limiter) = app::front_door(&config).unwrap();
+    let app::FrontDoorParts { front, limiter, .. } = app::front_door(&config).unwrap();
     let schema = gerak_schema::build(domains.clone(), &config.limits, front);
     let state = http::AppState {
         config: std::sync::Arc::new(config),
@@ -114,6 +114,8 @@ async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
         schema,
         metrics: app::metrics_handle(),
         limiter: limiter.clone(),
+        // Measures execution and refusal, not the response cache.
+        cache: None,
     };
     (http::router(state), limiter)
 }

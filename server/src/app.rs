@@ -17,7 +17,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use crate::{
-    config::Config, http, persisted::RedisStore, ratelimit::RateLimiter, redis_link::RedisLink,
+    cache::ResponseCache, config::Config, http, persisted::RedisStore, ratelimit::RateLimiter,
+    redis_link::RedisLink,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +63,7 @@ pub fn bus_for(config: &Config) -> Result<Bus, ServeError> {
     match &config.redis_url {
         None => Ok(Bus::in_process()),
         Some(url) => gerak_actors::bus::RedisBus::connect(url, &config.redis_prefix)
-            .map(Bus::new)
+            .map(|bus| Bus::new(bus.with_claim_idle(config.event_claim_idle)))
             .map_err(|e| ServeError::Bus(e.to_string())),
     }
 }
@@ -92,7 +93,14 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let config = Arc::new(config);
     let domains = start_domains(&config).await?;
-    let (front, limiter) = front_door(&config)?;
+    let FrontDoorParts {
+        front,
+        limiter,
+        cache,
+    } = front_door(&config)?;
+    if let Some(cache) = &cache {
+        cache.watch(&domains, config.redis_url.as_deref(), &config.redis_prefix);
+    }
     let schema = gerak_schema::build(domains.clone(), &config.limits, front);
     let state = http::AppState {
         config: config.clone(),
@@ -100,6 +108,7 @@ pub async fn serve(
         schema,
         metrics: metrics_handle(),
         limiter,
+        cache,
     };
     let addr = listener.local_addr().map_err(ServeError::Http)?;
     started(domains.clone(), addr);
@@ -112,9 +121,16 @@ pub async fn serve(
     result
 }
 
-/// The rate limiter and what the schema needs of the front door: persisted queries,
-/// the safelist, per-mutation limits. Shared through Redis when it is configured.
-pub fn front_door(config: &Config) -> Result<(FrontDoor, Arc<RateLimiter>), ServeError> {
+/// The parts of the front door: what the schema needs (persisted queries, the safelist,
+/// per-mutation limits), the rate limiter and the response cache.
+pub struct FrontDoorParts {
+    pub front: FrontDoor,
+    pub limiter: Arc<RateLimiter>,
+    pub cache: Option<Arc<ResponseCache>>,
+}
+
+/// Builds the front door, shared through Redis when it is configured.
+pub fn front_door(config: &Config) -> Result<FrontDoorParts, ServeError> {
     let redis = match &config.redis_url {
         Some(url) => Some(Arc::new(
             RedisLink::new(url, &config.redis_prefix)
@@ -137,7 +153,12 @@ pub fn front_door(config: &Config) -> Result<(FrontDoor, Arc<RateLimiter>), Serv
         safelist: config.safelist.clone(),
         throttle: Some(Throttle::new(limiter.clone())),
     };
-    Ok((front, limiter))
+    let cache = ResponseCache::new(config.cache_ttl, config.cache_capacity, redis);
+    Ok(FrontDoorParts {
+        front,
+        limiter,
+        cache,
+    })
 }
 
 pub async fn bind(config: &Config) -> Result<TcpListener, ServeError> {

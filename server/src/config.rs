@@ -150,6 +150,27 @@ pub struct Settings {
     /// Origins allowed to call the API from a browser, comma-separated (none: no CORS).
     #[arg(long, env = "GERAK_CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
+    /// Seconds an event may sit unacknowledged with one instance's consumer (it died, say)
+    /// before another instance takes it over. Longer than any event handler runs.
+    #[arg(
+        long,
+        env = "GERAK_EVENT_CLAIM_IDLE",
+        default_value_t = 60,
+        global = true
+    )]
+    pub event_claim_idle: u64,
+    /// Seconds an anonymous query's answer is kept (in memory, and in Redis when set);
+    /// any change forgets it sooner. 0 turns the response cache off.
+    #[arg(long, env = "GERAK_CACHE_TTL", default_value_t = 5, global = true)]
+    pub cache_ttl: u64,
+    /// Answers the in-memory response cache keeps (each instance).
+    #[arg(
+        long,
+        env = "GERAK_CACHE_CAPACITY",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub cache_capacity: usize,
     /// Accept automatic persisted queries (Apollo's APQ).
     #[arg(long, env = "GERAK_PERSISTED_QUERIES", default_value_t = true, action = ArgAction::Set, global = true)]
     pub persisted_queries: bool,
@@ -299,6 +320,11 @@ pub struct Config {
     pub cors_origins: Vec<HeaderValue>,
     /// Capacity of the in-memory APQ store; `None`: persisted queries are off.
     pub persisted_queries: Option<usize>,
+    /// How long an event stays pending with a consumer before another takes it over.
+    pub event_claim_idle: Duration,
+    /// Response cache: how long an answer lives (zero: off) and how many are kept.
+    pub cache_ttl: Duration,
+    pub cache_capacity: usize,
     pub safelist: Option<Arc<Safelist>>,
     pub graphiql: bool,
     pub auto_hide_reports: u64,
@@ -328,6 +354,9 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
             .field("persisted_queries", &self.persisted_queries)
+            .field("event_claim_idle", &self.event_claim_idle)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("cache_capacity", &self.cache_capacity)
             .field("safelist", &self.safelist.as_ref().map(|s| s.len()))
             .finish_non_exhaustive()
     }
@@ -407,6 +436,9 @@ impl Config {
             persisted_queries: settings
                 .persisted_queries
                 .then_some(settings.persisted_queries_capacity.max(1)),
+            event_claim_idle: Duration::from_secs(settings.event_claim_idle.max(1)),
+            cache_ttl: Duration::from_secs(settings.cache_ttl),
+            cache_capacity: settings.cache_capacity.max(1),
             safelist,
             graphiql: settings.graphiql.unwrap_or(!production),
             auto_hide_reports: settings.auto_hide_reports.max(1),

@@ -2,6 +2,7 @@
 //! The binary in `main.rs` only parses the command line and calls in here.
 
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod http;

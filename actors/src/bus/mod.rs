@@ -69,11 +69,26 @@ pub struct StreamAck {
 
 pub type InboundStream = Pin<Box<dyn Stream<Item = Inbound> + Send>>;
 
+/// An event handed to a consuming domain, and what to acknowledge once it is applied.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub event: Arc<Event>,
+    /// Set for stream entries: until acknowledged the entry stays pending and is
+    /// delivered again (to this consumer after a reconnect, or to another by XAUTOCLAIM).
+    pub ack: Option<StreamAck>,
+}
+
+pub type DeliveryStream = Pin<Box<dyn Stream<Item = Delivery> + Send>>;
+
 /// A transport for events.
 pub trait Transport: Send + Sync + 'static {
     fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>>;
-    /// Live events of every domain, from now on.
+    /// Live events of every domain, from now on (GraphQL subscriptions, caches): what is
+    /// published while nobody listens is gone.
     fn subscribe(&self) -> EventStream;
+    /// Every event of `sources` for the domain `consumer`, durably: each is delivered
+    /// until acknowledged, in publication order per source.
+    fn consume(&self, consumer: Domain, sources: &[Domain]) -> DeliveryStream;
     fn ping(&self) -> BoxFuture<'_, Result<(), BusError>>;
     fn name(&self) -> &'static str;
     /// Payment results from the payment provider's adapter; None when no transport
@@ -115,6 +130,10 @@ impl Bus {
 
     pub fn subscribe(&self) -> EventStream {
         self.transport.subscribe()
+    }
+
+    pub fn consume(&self, consumer: Domain, sources: &[Domain]) -> DeliveryStream {
+        self.transport.consume(consumer, sources)
     }
 
     pub async fn ping(&self) -> Result<(), BusError> {

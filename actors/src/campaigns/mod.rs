@@ -34,6 +34,13 @@ domain_handle!(
 );
 
 /// The events this domain keeps projections from.
+/// The domains whose events [`wants`] picks from.
+pub(crate) const SOURCES: &[crate::runtime::Domain] = &[
+    crate::runtime::Domain::Challenges,
+    crate::runtime::Domain::Donations,
+    crate::runtime::Domain::Reports,
+];
+
 pub(crate) fn wants(event: &crate::bus::Event) -> bool {
     matches!(
         event.kind.as_str(),

@@ -47,6 +47,9 @@ domain_handle!(
 );
 
 /// Moderation decisions about challenges and submissions.
+/// The domains whose events [`wants`] picks from.
+pub(crate) const SOURCES: &[crate::runtime::Domain] = &[crate::runtime::Domain::Reports];
+
 pub(crate) fn wants(event: &crate::bus::Event) -> bool {
     matches!(
         event.kind.as_str(),

@@ -37,6 +37,9 @@ domain_handle!(
 );
 
 /// Approved actions are paid by their sponsors.
+/// The domains whose events [`wants`] picks from.
+pub(crate) const SOURCES: &[crate::runtime::Domain] = &[crate::runtime::Domain::Challenges];
+
 pub(crate) fn wants(event: &crate::bus::Event) -> bool {
     event.kind == "challenges.action_approved"
 }

@@ -85,8 +85,11 @@ impl DonationsService {
     }
 
     pub async fn record_payment(self, msg: RecordPayment) -> Result<Donation, DomainError> {
+        // Checked before the database sees it: a NUL byte is an error there, not a miss.
+        let payment_ref =
+            crate::validate::required_text("input.paymentRef", &msg.payment_ref, 200)?;
         let row = donation::Entity::find()
-            .filter(donation::Column::PaymentRef.eq(msg.payment_ref.trim()))
+            .filter(donation::Column::PaymentRef.eq(payment_ref))
             .one(&self.db.write)
             .await
             .map_err(|e| self.db.map_err(e))?

@@ -35,6 +35,14 @@ domain_handle!(
 );
 
 /// What the admin projections are built from.
+/// The domains whose events [`wants`] picks from.
+pub(crate) const SOURCES: &[crate::runtime::Domain] = &[
+    crate::runtime::Domain::Users,
+    crate::runtime::Domain::Campaigns,
+    crate::runtime::Domain::Challenges,
+    crate::runtime::Domain::Donations,
+];
+
 pub(crate) fn wants(event: &crate::bus::Event) -> bool {
     matches!(
         event.kind.as_str(),

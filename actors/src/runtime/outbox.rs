@@ -161,7 +161,7 @@ mod tests {
     use sea_orm::TransactionTrait;
 
     use super::*;
-    use crate::bus::{BusError, EventStream, InboundStream, StreamAck, Transport};
+    use crate::bus::{BusError, DeliveryStream, EventStream, InboundStream, StreamAck, Transport};
 
     /// A bus that is down for its first `failures` publishes, then records what it gets.
     #[derive(Default)]
@@ -188,6 +188,9 @@ mod tests {
             })
         }
         fn subscribe(&self) -> EventStream {
+            Box::pin(futures::stream::empty().boxed())
+        }
+        fn consume(&self, _consumer: Domain, _sources: &[Domain]) -> DeliveryStream {
             Box::pin(futures::stream::empty().boxed())
         }
         fn ping(&self) -> BoxFuture<'_, Result<(), BusError>> {

@@ -44,6 +44,9 @@ domain_handle!(
 );
 
 /// Moderation suspends accounts.
+/// The domains whose events [`wants`] picks from.
+pub(crate) const SOURCES: &[crate::runtime::Domain] = &[crate::runtime::Domain::Reports];
+
 pub(crate) fn wants(event: &crate::bus::Event) -> bool {
     event.kind == "reports.user_suspended"
 }

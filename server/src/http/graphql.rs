@@ -2,7 +2,10 @@
 //! content negotiation by `Accept`, and its status codes. WebSocket subscriptions
 //! (graphql-transport-ws) share the path.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use async_graphql::{
     BatchRequest, Request, Response, ServerError,
@@ -19,8 +22,14 @@ use axum::{
 use futures::StreamExt;
 use gerak_schema::{Auth, Verdict};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use super::{AppState, client::Caller, request_id};
+use crate::cache::{CacheKey, Layer};
+
+/// Whether the response cache answered: `hit`, `hit-shared` (another instance's answer,
+/// through Redis) or `miss`. Absent when the request could not be cached.
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
 /// The IETF draft's `RateLimit` header: `limit=100, remaining=42, reset=17`.
 pub const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -182,14 +191,19 @@ async fn post_admitted(
                     }
                 }
             }
-            let mut bodies = Vec::with_capacity(requests.len());
+            // Each answer is JSON text already: the batch is their array.
+            let mut bodies = String::from("[");
             let mut retry_after = None;
-            for request in requests {
-                let (_, body, retry) = run(state, caller, media, &headers, request).await;
-                retry_after = retry_after.max(retry);
-                bodies.push(body);
+            for (i, request) in requests.into_iter().enumerate() {
+                let answer = run(state, caller, media, &headers, request).await;
+                retry_after = retry_after.max(answer.retry_after);
+                if i > 0 {
+                    bodies.push(',');
+                }
+                bodies.push_str(&answer.body);
             }
-            let mut response = respond(media, StatusCode::OK, Value::Array(bodies));
+            bodies.push(']');
+            let mut response = respond_text(media, StatusCode::OK, bodies);
             set_retry_after(&mut response, retry_after);
             response
         }
@@ -345,7 +359,7 @@ async fn get_admitted(
                 );
             }
         };
-    if is_mutation(&request) {
+    if operation_type(&request) == Some(OperationType::Mutation) {
         let mut response = request_error(
             media,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -357,7 +371,59 @@ async fn get_admitted(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &caller, media, &headers, request).await
+    let answer = run(&state, &caller, media, &headers, request).await;
+    http_cached(answer, &caller, media, &headers)
+}
+
+/// A GET answer as HTTP caches should see it: an `ETag` to revalidate with (304 when the
+/// client's copy is current), shareable only when anonymous, never stored when it holds
+/// errors. `no-cache` rather than a max-age: our own cache forgets the moment the data
+/// changes, a browser's or a CDN's could not.
+fn http_cached(
+    answer: Answer,
+    caller: &Caller,
+    media: MediaType,
+    headers: &HeaderMap,
+) -> HttpResponse {
+    let cache_control = match (&answer.clean, &caller.auth) {
+        (false, _) => "no-store",
+        (true, Auth::Anonymous) => "public, no-cache",
+        (true, _) => "private, no-cache",
+    };
+    let etag = answer.clean.then(|| {
+        let digest = sha2::Sha256::digest(answer.body.as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        format!("\"{hex}\"")
+    });
+    let current = etag.as_deref().is_some_and(|etag| {
+        headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|sent| sent.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    });
+    let mut response = if current {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = respond_text(media, answer.status, answer.body.to_string());
+        set_retry_after(&mut response, answer.retry_after);
+        response
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    response_headers.insert(
+        header::VARY,
+        HeaderValue::from_static("authorization, accept"),
+    );
+    if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        response_headers.insert(header::ETAG, etag);
+    }
+    if let Some(layer) = answer.cache {
+        response_headers.insert(X_CACHE, HeaderValue::from_static(layer));
+    }
+    response
 }
 
 async fn execute(
@@ -367,23 +433,64 @@ async fn execute(
     headers: &HeaderMap,
     request: Request,
 ) -> HttpResponse {
-    let (status, body, retry_after) = run(state, caller, media, headers, request).await;
-    let mut response = respond(media, status, body);
-    set_retry_after(&mut response, retry_after);
+    let answer = run(state, caller, media, headers, request).await;
+    let mut response = respond_text(media, answer.status, answer.body.to_string());
+    set_retry_after(&mut response, answer.retry_after);
+    if let Some(layer) = answer.cache {
+        response
+            .headers_mut()
+            .insert(X_CACHE, HeaderValue::from_static(layer));
+    }
     response
 }
 
+/// One operation's answer, serialised.
+struct Answer {
+    status: StatusCode,
+    body: Arc<str>,
+    /// The longest `retryAfter` of any RATE_LIMITED error, for the `Retry-After` header.
+    retry_after: Option<u64>,
+    /// Executed without errors.
+    clean: bool,
+    /// For `X-Cache`: `hit`, `hit-shared` or `miss` when the response cache was asked.
+    cache: Option<&'static str>,
+}
+
 /// Runs one operation and shapes its answer: request errors (the document was not
-/// executed) lose `data`; every error gets the request id and a code. Also returns the
-/// longest `retryAfter` of any RATE_LIMITED error, for the `Retry-After` header.
+/// executed) lose `data`; every error gets the request id and a code. Anonymous queries
+/// go through the response cache; anything else that may write forgets it.
 async fn run(
     state: &AppState,
     caller: &Caller,
     media: MediaType,
     headers: &HeaderMap,
     request: Request,
-) -> (StatusCode, Value, Option<u64>) {
+) -> Answer {
     let started = Instant::now();
+    let kind = operation_type(&request);
+    let cache = state.cache.as_deref();
+    let cacheable = cache
+        .filter(|_| kind == Some(OperationType::Query) && matches!(caller.auth, Auth::Anonymous));
+    let mut lookup = None;
+    if let Some(cache) = cacheable {
+        let key = CacheKey::of(&request);
+        if let Some((body, layer)) = cache.get(&key).await {
+            metrics::histogram!("gerak_graphql_request_seconds", "outcome" => "cached")
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!("gerak_graphql_requests_total", "outcome" => "cached").increment(1);
+            return Answer {
+                status: StatusCode::OK,
+                body,
+                retry_after: None,
+                clean: true,
+                cache: Some(match layer {
+                    Layer::Local => "hit",
+                    Layer::Shared => "hit-shared",
+                }),
+            };
+        }
+        lookup = Some((key, cache.ticket()));
+    }
     let request = gerak_schema::prepare(
         &state.domains,
         request,
@@ -391,6 +498,12 @@ async fn run(
         caller.meta.clone(),
     );
     let response = state.schema.execute(request).await;
+    // A mutation (or an operation whose kind is unknown here: a persisted query sent by
+    // its hash) may have changed what any reader sees.
+    if let (Some(cache), false) = (cache, kind == Some(OperationType::Query)) {
+        cache.invalidate();
+    }
+    let clean = response.errors.is_empty();
     let id = request_id(headers);
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
@@ -424,7 +537,22 @@ async fn run(
     } else {
         StatusCode::OK
     };
-    (status, body, retry_after)
+    let body: Arc<str> = body.to_string().into();
+    let mut cache_status = None;
+    if let (Some(cache), Some((key, ticket))) = (cacheable, lookup) {
+        cache_status = Some("miss");
+        // Only clean answers: errors carry a request id and may be passing trouble.
+        if clean {
+            cache.put(key, ticket, body.clone()).await;
+        }
+    }
+    Answer {
+        status,
+        body,
+        retry_after,
+        clean,
+        cache: cache_status,
+    }
 }
 
 fn shape(response: Response, request_id: &str, request_failed: bool) -> Value {
@@ -477,7 +605,11 @@ fn shape(response: Response, request_id: &str, request_failed: bool) -> Value {
 }
 
 fn respond(media: MediaType, status: StatusCode, body: Value) -> HttpResponse {
-    let mut response = (status, body.to_string()).into_response();
+    respond_text(media, status, body.to_string())
+}
+
+fn respond_text(media: MediaType, status: StatusCode, body: String) -> HttpResponse {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
@@ -509,11 +641,13 @@ fn not_acceptable() -> HttpResponse {
         .into_response()
 }
 
-fn is_mutation(request: &Request) -> bool {
+/// The kind of operation the request runs; `None` when the text does not say (a syntax
+/// error, which execution reports, or a persisted query sent by its hash alone).
+fn operation_type(request: &Request) -> Option<OperationType> {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false; // execution reports the syntax error
+        return None;
     };
-    let ty = match (&document.operations, request.operation_name.as_deref()) {
+    match (&document.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .iter()
@@ -523,8 +657,7 @@ fn is_mutation(request: &Request) -> bool {
             ops.values().next().map(|op| op.node.ty)
         }
         _ => None,
-    };
-    ty == Some(OperationType::Mutation)
+    }
 }
 
 async fn websocket(

@@ -21,9 +21,9 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{config::Config, ratelimit::RateLimiter};
+use crate::{cache::ResponseCache, config::Config, ratelimit::RateLimiter};
 
-pub use graphql::RATE_LIMIT;
+pub use graphql::{RATE_LIMIT, X_CACHE};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,6 +34,8 @@ pub struct AppState {
     pub schema: GerakSchema,
     pub metrics: PrometheusHandle,
     pub limiter: Arc<RateLimiter>,
+    /// Anonymous reads; `None` when caching is off.
+    pub cache: Option<Arc<ResponseCache>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -103,7 +105,13 @@ fn cors(config: &Config) -> Option<CorsLayer> {
                 header::ACCEPT,
                 REQUEST_ID,
             ])
-            .expose_headers([REQUEST_ID, RATE_LIMIT, header::RETRY_AFTER])
+            .expose_headers([
+                REQUEST_ID,
+                RATE_LIMIT,
+                header::RETRY_AFTER,
+                header::ETAG,
+                X_CACHE,
+            ])
             .max_age(Duration::from_secs(600)),
     )
 }

@@ -11,15 +11,15 @@ use crate::{
     support::{Backend, Session, TestServer, error_code},
 };
 
-const DONATE: &str = "mutation($input: DonateInput!) { donate(input: $input) { id status paymentRef amount { amount currency } } }";
-const PAY: &str = "mutation($input: PaymentEventInput!) { recordPayment(input: $input) { id status paidAt amount { amount } } }";
+pub const DONATE: &str = "mutation($input: DonateInput!) { donate(input: $input) { id status paymentRef amount { amount currency } } }";
+pub const PAY: &str = "mutation($input: PaymentEventInput!) { recordPayment(input: $input) { id status paidAt amount { amount } } }";
 const REFUND: &str = "mutation($id: ID!, $amount: MoneyInput) { refundDonation(id: $id, amount: $amount) { id status refunded { amount } } }";
 const RAISED: &str =
     "query($id: ID!) { campaign(id: $id) { raised { amount currency } donorCount } }";
 const STATEMENT: &str = "query($type: StatementOwner!, $id: ID!, $from: DateTime, $to: DateTime) { accountStatement(ownerType: $type, ownerId: $id, from: $from, to: $to) { openingBalance { amount } totalIn { amount } totalOut { amount } closingBalance { amount } entries(first: 100) { totalCount edges { node { amount { amount } balanceAfter { amount } description occurredAt } } } } }";
 
 /// A user whose role is SERVICE, the way an admin makes one.
-async fn service_account(server: &TestServer, admin: &Session) -> Session {
+pub async fn service_account(server: &TestServer, admin: &Session) -> Session {
     let service = server.register("payments-adapter@example.id", "USER").await;
     server
         .data(
@@ -34,7 +34,7 @@ async fn service_account(server: &TestServer, admin: &Session) -> Session {
     Session::from(&login["login"])
 }
 
-async fn donate(
+pub async fn donate(
     server: &TestServer,
     donor: &Session,
     campaign: &str,
@@ -251,7 +251,7 @@ on_both_backends! {
 }
 
 /// Redis only: a payment result published with a plain Redis client marks a donation
-/// paid, three copies pay once, and malformed messages are dead-lettered.
+/// paid, three copies pay once, and a hundred malformed messages are dead-lettered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_arrive_over_redis() {
     use redis::AsyncCommands;
@@ -298,11 +298,17 @@ async fn payments_arrive_over_redis() {
         .publish(format!("{prefix}.payments"), good.clone())
         .await
         .unwrap();
-    for junk in [
-        "not json",
-        "{\"id\":\"x\",\"type\":\"payments.teleported\",\"data\":{}}",
-        "{\"type\":\"payments.succeeded\"}",
-    ] {
+    // A hundred malformed messages of every kind: none applied, none stops the consumer.
+    let junk: Vec<String> = (0..100)
+        .map(|i| match i % 5 {
+            0 => format!("not json {i}"),
+            1 => json!({ "id": format!("junk-{i}"), "type": "payments.teleported", "data": {} }).to_string(),
+            2 => json!({ "type": "payments.succeeded" }).to_string(),
+            3 => json!({ "id": format!("junk-{i}"), "type": "payments.succeeded", "version": 1, "occurredAt": "2026-11-21T10:00:00Z", "source": "payments", "data": { "paymentRef": payment_ref, "amount": "forty", "currency": "IDR" } }).to_string(),
+            _ => json!({ "id": format!("junk-{i}"), "type": "payments.succeeded", "version": 1, "occurredAt": "2026-11-21T10:00:00Z", "source": "payments", "data": { "paymentRef": format!("NOPE-{i}\u{0}<script>"), "amount": "42000", "currency": "IDR" } }).to_string(),
+        })
+        .collect();
+    for junk in &junk {
         let _: () = redis
             .xadd(format!("{prefix}:stream:payments"), "*", &[("event", junk)])
             .await
@@ -328,10 +334,10 @@ async fn payments_arrive_over_redis() {
             .xlen(format!("{prefix}:stream:dead-letter"))
             .await
             .unwrap();
-        if dead >= 4 {
+        if dead >= 101 {
             assert_eq!(
-                dead, 4,
-                "the wrong amount and three malformed messages, nothing else"
+                dead, 101,
+                "the wrong amount and a hundred malformed messages, nothing else"
             );
             break;
         }

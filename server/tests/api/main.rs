@@ -4,9 +4,11 @@
 mod support;
 
 mod auth;
+mod cache;
 mod campaigns;
 mod cors;
 mod donations;
+mod durability;
 mod files;
 mod http;
 mod isolation;

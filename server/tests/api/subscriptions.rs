@@ -97,3 +97,66 @@ on_both_backends! {
         assert_eq!(errors[0]["extensions"]["code"], "UNAUTHENTICATED", "{message}");
     }
 }
+
+/// Two instances behind one load balancer: a subscriber on B sees a payment made
+/// through A, because subscriptions are fed from the shared bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_on_one_instance_sees_a_payment_made_through_another() {
+    if !crate::support::servers_available().await {
+        return;
+    }
+    let a = TestServer::start(crate::support::Backend::Servers).await;
+    let b = a.start_beside().await;
+    let admin = a.admin("two-admin@example.id").await;
+    let service = crate::donations::service_account(&a, &admin).await;
+    let sponsor = a.register("two-sponsor@example.id", "SPONSOR").await;
+    let donor = a.register("two-donor@example.id", "USER").await;
+    let (campaign, _) =
+        crate::campaigns::active_campaign_with_challenge(&a, &sponsor, "Two", None).await;
+    // B reads what A wrote: one set of databases.
+    let seen = b
+        .data(
+            "query($id: ID!) { campaign(id: $id) { id } }",
+            json!({ "id": campaign }),
+            None,
+        )
+        .await;
+    assert_eq!(seen["campaign"]["id"], campaign.as_str());
+
+    let mut socket = open(&b, json!({})).await;
+    assert_eq!(
+        next(&mut socket, Duration::from_secs(5)).await.unwrap()["type"],
+        "connection_ack"
+    );
+    socket
+        .send(Message::text(
+            json!({ "id": "p", "type": "subscribe", "payload": { "query": "subscription($id: ID!) { campaignProgress(campaignId: $id) { raised { amount } donorCount } }", "variables": { "id": campaign } } }).to_string(),
+        ))
+        .await
+        .unwrap();
+    // The subscription starts asynchronously: pay donations through A until one shows.
+    let mut received = None;
+    for _ in 0..10 {
+        let (_, payment_ref) = crate::donations::donate(&a, &donor, &campaign, "10000").await;
+        a.data(
+            crate::donations::PAY,
+            json!({ "input": { "paymentRef": payment_ref, "succeeded": true, "amount": { "amount": "10000" } } }),
+            Some(&service.access),
+        )
+        .await;
+        if let Some(message) = next(&mut socket, Duration::from_secs(1)).await {
+            received = Some(message);
+            break;
+        }
+    }
+    let message = received.expect("B's subscriber saw a payment made through A");
+    assert_eq!(message["type"], "next", "{message}");
+    let progress = &message["payload"]["data"]["campaignProgress"];
+    assert_eq!(progress["donorCount"], 1);
+    let raised: f64 = progress["raised"]["amount"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(raised >= 10000.0 && raised % 10000.0 == 0.0, "{progress}");
+}

@@ -91,6 +91,30 @@ impl TestServer {
         Self::start_inner(backend, extra).await
     }
 
+    /// A second instance beside this one (Servers backend): the same PostgreSQL databases
+    /// and Redis prefix, as two machines behind a load balancer would share them.
+    pub async fn start_beside(&self) -> Self {
+        assert_eq!(
+            self.backend,
+            Backend::Servers,
+            "instances share servers only"
+        );
+        let base = postgres_admin_url();
+        let base = &base[..base.rfind('/').expect("url has a path")];
+        let mut args: Vec<String> = Vec::new();
+        for (domain, name) in ["users", "campaigns", "challenges", "donations", "reports"]
+            .iter()
+            .zip(&self.databases)
+        {
+            args.push(format!("--{domain}-database-url"));
+            args.push(format!("{base}/{name}"));
+        }
+        args.push("--redis-prefix".into());
+        args.push(self.redis_prefix.clone());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::start_inner(Backend::Servers, &args).await
+    }
+
     /// A unique Redis prefix for tests that start several servers sharing it.
     pub fn unique_prefix() -> String {
         format!("gerak-test-{}", uuid::Uuid::now_v7().simple())
@@ -131,7 +155,9 @@ impl TestServer {
             .position(|a| *a == "--redis-prefix")
             .and_then(|i| extra.get(i + 1))
             .map_or_else(|| format!("gerak-test-{unique}"), |p| (*p).to_owned());
-        if backend == Backend::Servers {
+        // A second instance beside another is given the other's databases.
+        let own_databases = !extra.contains(&"--users-database-url");
+        if backend == Backend::Servers && own_databases {
             let admin = Database::connect(postgres_admin_url())
                 .await
                 .expect("PostgreSQL");
@@ -150,8 +176,13 @@ impl TestServer {
                 args.push(url);
                 databases.push(name);
             }
-            args.push("--redis-url".into());
-            args.push(redis_url());
+        }
+        if backend == Backend::Servers {
+            // A test may bring its own Redis (one it kills and restarts).
+            if !extra.contains(&"--redis-url") {
+                args.push("--redis-url".into());
+                args.push(redis_url());
+            }
             // Tests of state shared between instances give both the same prefix.
             if !extra.contains(&"--redis-prefix") {
                 args.push("--redis-prefix".into());
