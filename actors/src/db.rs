@@ -9,7 +9,8 @@ use crate::{DomainError, runtime::Domain};
 
 /// Readers on SQLite: WAL lets them run beside the single writer.
 const SQLITE_READERS: u32 = 4;
-const POSTGRES_POOL: u32 = 10;
+/// Connections per domain on PostgreSQL unless configured (`GERAK_POSTGRES_POOL`).
+pub const POSTGRES_POOL: u32 = 10;
 
 #[derive(Clone, Debug)]
 pub struct DomainDb {
@@ -22,6 +23,16 @@ pub struct DomainDb {
 
 impl DomainDb {
     pub async fn connect(domain: Domain, url: &str) -> Result<Self, DbErr> {
+        Self::connect_with_pool(domain, url, POSTGRES_POOL).await
+    }
+
+    /// `postgres_pool`: connections this domain may hold on PostgreSQL (SQLite has one
+    /// writer and a few readers, whatever it says).
+    pub async fn connect_with_pool(
+        domain: Domain,
+        url: &str,
+        postgres_pool: u32,
+    ) -> Result<Self, DbErr> {
         if url.starts_with("sqlite:") {
             let write = connect_sqlite(url, 1).await?;
             // The writer creates the file and switches it to WAL before readers open it.
@@ -34,7 +45,7 @@ impl DomainDb {
         } else {
             let mut options = ConnectOptions::new(url);
             options
-                .max_connections(POSTGRES_POOL)
+                .max_connections(postgres_pool.max(1))
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(3))
                 .acquire_timeout(Duration::from_secs(3))

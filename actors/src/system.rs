@@ -55,6 +55,8 @@ pub struct StartOptions {
     pub refresh_token_ttl: Duration,
     /// Distinct reporters whose OPEN reports hide content until an admin decides.
     pub auto_hide_reports: u64,
+    /// Connections each domain may hold on PostgreSQL.
+    pub postgres_pool: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +107,8 @@ impl Domains {
         // Each domain: its thread, its database, its outbox relay on that thread, its actor.
         macro_rules! start {
             ($domain:expr, $handle:ident, |$db:ident, $outbox:ident| $service:expr) => {{
-                let (arbiter, $db, stats, fault) = open($domain, &options.urls).await?;
+                let (arbiter, $db, stats, fault) =
+                    open($domain, &options.urls, options.postgres_pool).await?;
                 let $outbox = Outbox::default();
                 if !arbiter.spawn($outbox.clone().relay($domain, $db.clone(), bus.clone())) {
                     return Err(StartError::ArbiterGone($domain));
@@ -244,14 +247,14 @@ impl Domains {
 /// Applies every domain's migrations (`gerak migrate`, and at every start).
 pub async fn migrate_all(urls: &DomainUrls) -> Result<(), StartError> {
     for domain in Domain::ALL {
-        let db = connect(domain, urls.get(domain)).await?;
+        let db = connect(domain, urls.get(domain), 2).await?;
         migrate(&db).await?;
     }
     Ok(())
 }
 
-async fn connect(domain: Domain, url: &str) -> Result<DomainDb, StartError> {
-    DomainDb::connect(domain, url)
+async fn connect(domain: Domain, url: &str, pool: u32) -> Result<DomainDb, StartError> {
+    DomainDb::connect_with_pool(domain, url, pool)
         .await
         .map_err(|source| StartError::Connect {
             domain,
@@ -279,11 +282,12 @@ pub(crate) async fn migrate(db: &DomainDb) -> Result<(), StartError> {
 async fn open(
     domain: Domain,
     urls: &DomainUrls,
+    pool: u32,
 ) -> Result<(Arbiter, DomainDb, Arc<ActorStats>, FaultSwitch), StartError> {
     let arbiter = Arbiter::new();
     let url = urls.get(domain).to_owned();
     let db = on_arbiter(&arbiter, domain, async move {
-        let db = connect(domain, &url).await?;
+        let db = connect(domain, &url, pool).await?;
         migrate(&db).await?;
         Ok::<_, StartError>(db)
     })

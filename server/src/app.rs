@@ -77,6 +77,7 @@ pub async fn start_domains(config: &Config) -> Result<Arc<Domains>, ServeError> 
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
         auto_hide_reports: config.auto_hide_reports,
+        postgres_pool: config.postgres_pool,
     })
     .await?;
     Ok(Arc::new(domains))

@@ -150,6 +150,9 @@ pub struct Settings {
     /// Origins allowed to call the API from a browser, comma-separated (none: no CORS).
     #[arg(long, env = "GERAK_CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
+    /// Connections each domain may hold on PostgreSQL (five domains: five times this).
+    #[arg(long, env = "GERAK_POSTGRES_POOL", default_value_t = 10, global = true)]
+    pub postgres_pool: u32,
     /// Seconds an event may sit unacknowledged with one instance's consumer (it died, say)
     /// before another instance takes it over. Longer than any event handler runs.
     #[arg(
@@ -322,6 +325,7 @@ pub struct Config {
     pub persisted_queries: Option<usize>,
     /// How long an event stays pending with a consumer before another takes it over.
     pub event_claim_idle: Duration,
+    pub postgres_pool: u32,
     /// Response cache: how long an answer lives (zero: off) and how many are kept.
     pub cache_ttl: Duration,
     pub cache_capacity: usize,
@@ -355,6 +359,7 @@ impl std::fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("persisted_queries", &self.persisted_queries)
             .field("event_claim_idle", &self.event_claim_idle)
+            .field("postgres_pool", &self.postgres_pool)
             .field("cache_ttl", &self.cache_ttl)
             .field("cache_capacity", &self.cache_capacity)
             .field("safelist", &self.safelist.as_ref().map(|s| s.len()))
@@ -437,6 +442,7 @@ impl Config {
                 .persisted_queries
                 .then_some(settings.persisted_queries_capacity.max(1)),
             event_claim_idle: Duration::from_secs(settings.event_claim_idle.max(1)),
+            postgres_pool: settings.postgres_pool.clamp(1, 1000),
             cache_ttl: Duration::from_secs(settings.cache_ttl),
             cache_capacity: settings.cache_capacity.max(1),
             safelist,

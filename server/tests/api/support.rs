@@ -178,6 +178,11 @@ impl TestServer {
             }
         }
         if backend == Backend::Servers {
+            // Tests run side by side on one PostgreSQL (100 connections): small pools.
+            if !extra.contains(&"--postgres-pool") {
+                args.push("--postgres-pool".into());
+                args.push("4".into());
+            }
             // A test may bring its own Redis (one it kills and restarts).
             if !extra.contains(&"--redis-url") {
                 args.push("--redis-url".into());
