@@ -236,8 +236,12 @@ impl Domains {
         }
     }
 
-    /// Stops the domains' threads; in-flight requests are dropped.
+    /// Stops the consumers and the domains' threads; in-flight requests are dropped (what
+    /// a consumer read and did not acknowledge is delivered again later).
     pub fn stop(&self) {
+        for consumer in &self.consumers {
+            consumer.stop();
+        }
         for arbiter in &self.arbiters {
             arbiter.stop();
         }

@@ -594,6 +594,7 @@ async fn trim(
             .set(group.lag.unwrap_or(0) as f64);
         metrics::gauge!("gerak_stream_group_pending", "stream" => stream.to_owned(), "group" => group.name.clone())
             .set(group.pending as f64);
+        forget_gone_consumers(connection, stream, &group.name).await?;
         let needed = if group.pending > 0 {
             let pending: StreamPendingReply = connection.xpending(stream, &group.name).await?;
             match pending {
@@ -628,6 +629,27 @@ async fn trim(
     }
     let length: usize = connection.xlen(stream).await?;
     metrics::gauge!("gerak_stream_length", "stream" => stream.to_owned()).set(length as f64);
+    Ok(())
+}
+
+/// Each start of a server adds a consumer to every group it reads; those that stopped
+/// long ago and hold nothing are removed, so that the group lists only live ones. One
+/// that still holds pending entries stays until XAUTOCLAIM has moved them.
+async fn forget_gone_consumers(
+    connection: &mut redis::aio::MultiplexedConnection,
+    stream: &str,
+    group: &str,
+) -> redis::RedisResult<()> {
+    const GONE_AFTER_MS: usize = 60 * 60 * 1000;
+    let consumers: redis::streams::StreamInfoConsumersReply =
+        connection.xinfo_consumers(stream, group).await?;
+    for consumer in consumers.consumers {
+        if consumer.pending == 0 && consumer.idle > GONE_AFTER_MS {
+            let _: usize = connection
+                .xgroup_delconsumer(stream, group, &consumer.name)
+                .await?;
+        }
+    }
     Ok(())
 }
 

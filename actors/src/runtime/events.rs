@@ -118,6 +118,13 @@ pub struct ConsumerTask {
 }
 
 impl ConsumerTask {
+    pub fn stop(&self) {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .abort();
+    }
+
     /// Kills the consumer wherever it is (what it read and did not acknowledge stays
     /// pending) and starts a new one, as a crash and restart would.
     pub fn restart(&self) {
