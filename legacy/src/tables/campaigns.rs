@@ -4,7 +4,7 @@
 
 use gerak_actors::Domain;
 
-use super::{LegacyTable, first_time};
+use super::{LegacyTable, creation_time, first_time};
 use crate::{
     CampaignRef, Importer, LegacyError,
     batch::{Batch, Insert, SqlValue as Value, boolean, int, opt_text, opt_time, text, time},
@@ -104,12 +104,11 @@ impl LegacyTable for Campaigns {
         for row in rows {
             let reject =
                 |batch: &mut Batch, reason: String| batch.reject(row, Self::COLUMNS, reason, None);
-            let Some(created) =
-                first_time(&[row.get(CREATED_AT), row.get(START_AT), row.get(UPDATED_AT)])
-            else {
-                reject(&mut batch, "no creation time: created_at, start_at and updated_at are NULL, zero or unreadable".to_owned());
-                continue;
-            };
+            let created = creation_time(
+                &mut batch,
+                "campaigns: no creation time (created_at, start_at, updated_at NULL or zero), imported as 1970-01-01",
+                &[row.get(CREATED_AT), row.get(START_AT), row.get(UPDATED_AT)],
+            );
             let organizer_legacy = clean::integer(row.get(ORGANIZER_ID));
             let Some(organizer) = organizer_legacy.and_then(|o| importer.users.get(&o).copied())
             else {

@@ -2,7 +2,7 @@
 
 use gerak_actors::Domain;
 
-use super::{LegacyTable, first_time};
+use super::{LegacyTable, creation_time, first_time};
 use crate::{
     ChallengeRef, Importer, LegacyError,
     batch::{Batch, Insert, boolean, int, opt_int32, opt_text, opt_time, text, time},
@@ -100,12 +100,11 @@ impl LegacyTable for Challenges {
                 );
                 continue;
             };
-            let Some(created) =
-                first_time(&[row.get(CREATED_AT), row.get(START_AT), row.get(UPDATED_AT)])
-            else {
-                reject(&mut batch, "no creation time: created_at, start_at and updated_at are NULL, zero or unreadable".to_owned());
-                continue;
-            };
+            let created = creation_time(
+                &mut batch,
+                "challenges: no creation time (created_at, start_at, updated_at NULL or zero), imported as 1970-01-01",
+                &[row.get(CREATED_AT), row.get(START_AT), row.get(UPDATED_AT)],
+            );
             let reward = match clean::money(row.get(REWARD), campaign.currency) {
                 Ok(reward) if reward.minor > 0 => reward,
                 Ok(_) => {

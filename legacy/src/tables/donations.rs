@@ -252,13 +252,12 @@ impl LegacyTable for Donations {
                 );
                 continue;
             }
-            let Some(created) = stamp else {
-                reject(
-                    &mut batch,
-                    "no creation time: created_at and updated_at are NULL, zero or unreadable"
-                        .to_owned(),
-                );
-                continue;
+            let created = match stamp {
+                Some(created) => created,
+                None => {
+                    batch.note("donations: no creation time (created_at, updated_at NULL or zero), imported as 1970-01-01");
+                    chrono::DateTime::UNIX_EPOCH
+                }
             };
             let donor = match clean::integer(row.get(DONOR_ID)) {
                 None => None,

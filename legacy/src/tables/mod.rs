@@ -36,3 +36,17 @@ pub(crate) fn first_time(candidates: &[Option<&str>]) -> Option<chrono::DateTime
         .iter()
         .find_map(|raw| crate::clean::jakarta_time(*raw).at())
 }
+
+/// The creation time of a row whose loss would cascade (an account, a campaign with its
+/// donations, a payment): the first usable of `candidates`, else the Unix epoch, which
+/// the new system shows as "unknown" rather than losing the row and what hangs on it.
+pub(crate) fn creation_time(
+    batch: &mut crate::batch::Batch,
+    note: &'static str,
+    candidates: &[Option<&str>],
+) -> chrono::DateTime<chrono::Utc> {
+    first_time(candidates).unwrap_or_else(|| {
+        batch.note(note);
+        chrono::DateTime::UNIX_EPOCH
+    })
+}

@@ -2,7 +2,7 @@
 
 use gerak_actors::Domain;
 
-use super::{LegacyTable, first_time};
+use super::{LegacyTable, creation_time, first_time};
 use crate::{
     Importer, LegacyError,
     batch::{Batch, Insert, boolean, int, opt_text, text, time},
@@ -85,15 +85,11 @@ impl LegacyTable for Users {
             if importer.merged.contains(&(Self::NAME, row.id)) {
                 continue;
             }
-            let Some(created) = first_time(&[row.get(CREATED_AT), row.get(UPDATED_AT)]) else {
-                batch.reject(
-                    row,
-                    Self::COLUMNS,
-                    "no creation time: created_at and updated_at are NULL, zero or unreadable",
-                    None,
-                );
-                continue;
-            };
+            let created = creation_time(
+                &mut batch,
+                "users: no creation time (created_at, updated_at NULL or zero), imported as 1970-01-01",
+                &[row.get(CREATED_AT), row.get(UPDATED_AT)],
+            );
             let updated = first_time(&[row.get(UPDATED_AT)])
                 .unwrap_or(created)
                 .max(created);

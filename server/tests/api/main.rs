@@ -10,6 +10,7 @@ mod donations;
 mod files;
 mod http;
 mod isolation;
+mod legacy;
 mod limits;
 mod logs;
 mod moderation;
