@@ -102,6 +102,30 @@ struct ParticipationRef {
     challenge: Uuid,
 }
 
+/// One writer on a SQLite target, with a page cache large enough for the indexes the
+/// import fills (SQLite's default 2 MB makes every insert into a large index a read from
+/// the file), as the server's own writer otherwise (WAL, NORMAL sync, busy timeout).
+async fn connect_sqlite_target(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    use std::time::Duration;
+
+    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .pragma("cache_size", "-524288")
+                .pragma("temp_store", "memory")
+        });
+    sea_orm::Database::connect(options).await
+}
+
 /// The import's working state: connections, the legacy-id → new-id maps (loaded from the
 /// targets at the start, so a resumed run continues where the last one stopped), the
 /// uniqueness the targets enforce, and this run's counters.
@@ -136,13 +160,17 @@ impl Importer {
     async fn connect(options: ImportOptions, source: Source) -> Result<Self, LegacyError> {
         let mut targets = Vec::new();
         for domain in Domain::ALL {
-            let db = DomainDb::connect(domain, options.targets.get(domain))
-                .await
-                .map_err(|source| LegacyError::Write {
-                    domain: domain.name(),
-                    source,
-                })?;
-            targets.push((domain, db.write));
+            let url = options.targets.get(domain);
+            let connected = if url.starts_with("sqlite:") {
+                connect_sqlite_target(url).await
+            } else {
+                DomainDb::connect(domain, url).await.map(|db| db.write)
+            };
+            let db = connected.map_err(|source| LegacyError::Write {
+                domain: domain.name(),
+                source,
+            })?;
+            targets.push((domain, db));
         }
         Ok(Self {
             options,
