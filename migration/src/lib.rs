@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod challenges;
 pub mod donations;
 mod inbox;
+pub mod legacy_import;
 mod outbox;
 pub mod reports;
 pub mod users;
@@ -39,29 +40,46 @@ migrator!(
         users::m0001_accounts::Migration,
         users::m0002_inbox::Migration,
         outbox::Migration,
+        legacy_import::Migration,
     ]
 );
 migrator!(
     /// The campaigns database: campaigns and their projections.
     CampaignsMigrator,
     "gerak_campaigns_migrations",
-    [campaigns::m0001_campaigns::Migration, outbox::Migration]
+    [
+        campaigns::m0001_campaigns::Migration,
+        outbox::Migration,
+        legacy_import::Migration,
+    ]
 );
 migrator!(
     /// The challenges database: challenges, participations, the leaderboard.
     ChallengesMigrator,
     "gerak_challenges_migrations",
-    [challenges::m0001_challenges::Migration, outbox::Migration]
+    [
+        challenges::m0001_challenges::Migration,
+        outbox::Migration,
+        legacy_import::Migration,
+    ]
 );
 migrator!(
     /// The donations database: donations and the double-entry ledger.
     DonationsMigrator,
     "gerak_donations_migrations",
-    [donations::m0001_donations::Migration, outbox::Migration]
+    [
+        donations::m0001_donations::Migration,
+        outbox::Migration,
+        legacy_import::Migration,
+    ]
 );
 migrator!(
     /// The reports database: reports, moderation, and the admin projections.
     ReportsMigrator,
     "gerak_reports_migrations",
-    [reports::m0001_reports::Migration, outbox::Migration]
+    [
+        reports::m0001_reports::Migration,
+        outbox::Migration,
+        legacy_import::Migration,
+    ]
 );

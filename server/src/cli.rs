@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `create-admin`, `export-schema`.
+//! The command line: `serve` (default), `migrate`, `create-admin`, `export-schema`,
+//! `import-legacy`.
 
 use std::{io::Read, path::PathBuf};
 
@@ -42,6 +43,29 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Import the legacy monolith's database into the five domain databases (run it again
+    /// to resume or to catch up; see docs/legacy-import.md). Exits non-zero if anything is
+    /// unaccounted for.
+    ImportLegacy(ImportLegacyArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportLegacyArgs {
+    /// The legacy database: sqlite://path, postgres://… or mysql://…
+    #[arg(long = "from")]
+    pub from: String,
+    /// Where the rejected rows go (JSON lines).
+    #[arg(long, default_value = "legacy-import-rejects.jsonl")]
+    pub rejects: PathBuf,
+    /// Where the full report goes (JSON: summary, merges, drifted campaigns).
+    #[arg(long, default_value = "legacy-import-report.json")]
+    pub report: PathBuf,
+    /// Legacy ids per batch (one transaction and one checkpoint each).
+    #[arg(long, default_value_t = 5000)]
+    pub batch_size: i64,
+    /// Stop after this many batches as if killed (to rehearse resuming).
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +82,10 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("no password given: set GERAK_ADMIN_PASSWORD or pipe it on stdin")]
     NoPassword,
+    #[error(transparent)]
+    Legacy(#[from] gerak_legacy::LegacyError),
+    #[error("the legacy import left rows or money unaccounted for (see the summary above)")]
+    Unbalanced,
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
@@ -111,6 +139,22 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::ExportSchema { .. } => Ok(()),
+        Command::ImportLegacy(args) => import_legacy(config, args),
+    }
+}
+
+fn import_legacy(config: Config, args: ImportLegacyArgs) -> Result<(), CliError> {
+    let mut options = gerak_legacy::ImportOptions::new(args.from, config.urls);
+    options.reject_file = args.rejects;
+    options.report_file = args.report;
+    options.batch_size = args.batch_size;
+    options.stop_after_batches = args.stop_after_batches;
+    let summary = app::run_system(gerak_legacy::import(options))??;
+    println!("{summary}");
+    if summary.is_balanced() {
+        Ok(())
+    } else {
+        Err(CliError::Unbalanced)
     }
 }
 

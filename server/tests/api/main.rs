@@ -12,6 +12,7 @@ mod durability;
 mod files;
 mod http;
 mod isolation;
+mod legacy;
 mod limits;
 mod logs;
 mod moderation;

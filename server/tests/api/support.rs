@@ -249,6 +249,36 @@ impl TestServer {
         }
     }
 
+    /// The five domain databases this server uses (for tests that write them directly,
+    /// such as the legacy import).
+    pub fn database_urls(&self) -> gerak_actors::DomainUrls {
+        let url = |domain: &str| match self.backend {
+            Backend::Embedded => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join(format!("{domain}.db")).display()
+            ),
+            Backend::Servers => {
+                let base = postgres_admin_url();
+                let name = self
+                    .databases
+                    .iter()
+                    .find(|d| d.ends_with(&format!("_{domain}")))
+                    .expect("a database per domain");
+                format!(
+                    "{}/{name}",
+                    &base[..base.rfind('/').expect("url has a path")]
+                )
+            }
+        };
+        gerak_actors::DomainUrls {
+            users: url("users"),
+            campaigns: url("campaigns"),
+            challenges: url("challenges"),
+            donations: url("donations"),
+            reports: url("reports"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -1,0 +1,226 @@
+//! What one batch of legacy rows becomes: multi-row INSERTs for the primary domain
+//! database (with the batch's checkpoint, rejects and merges, in one transaction) and for
+//! the other domains' projections; and the SQL that writes them.
+
+use chrono::{DateTime, Utc};
+use gerak_actors::{Domain, money::Money};
+pub use sea_orm::Value as SqlValue;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+
+use crate::source::LegacyRow;
+
+/// Bound parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
+
+/// A multi-row INSERT into one table, with what to do when the row is already there.
+#[derive(Debug, Clone)]
+pub struct Insert {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    conflict: String,
+}
+
+impl Insert {
+    pub fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
+        Self {
+            table,
+            columns,
+            conflict: String::new(),
+        }
+    }
+
+    /// `ON CONFLICT (key) DO UPDATE SET` the given columns: a later run brings an updated
+    /// legacy row up to date.
+    pub fn upsert(mut self, key: &[&str], update: &[&str]) -> Self {
+        let set: Vec<String> = update
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        self.conflict = format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            key.join(", "),
+            set.join(", ")
+        );
+        self
+    }
+
+    pub fn ignore(mut self, key: &[&str]) -> Self {
+        self.conflict = format!(" ON CONFLICT ({}) DO NOTHING", key.join(", "));
+        self
+    }
+
+    /// Writes `rows` in as few statements as the parameter limit allows. Statements of a
+    /// full chunk have the same text, so the driver prepares them once per connection.
+    pub async fn write<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<(), DbErr> {
+        let backend = db.get_database_backend();
+        let per_statement = (MAX_PARAMS / self.columns.len()).max(1);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+            let sql = self.sql(backend, chunk.len());
+            let values: Vec<Value> = chunk.into_iter().flatten().collect();
+            db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn sql(&self, backend: DbBackend, rows: usize) -> String {
+        let width = self.columns.len();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            self.table,
+            self.columns.join(", ")
+        );
+        let mut n = 0;
+        for row in 0..rows {
+            if row > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for column in 0..width {
+                if column > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                match backend {
+                    DbBackend::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&n.to_string());
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(&self.conflict);
+        sql
+    }
+}
+
+/// Rows for one table.
+pub struct Rows {
+    pub insert: Insert,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// A legacy row that was not imported, and why.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    pub legacy_id: i64,
+    pub reason: String,
+    pub row: serde_json::Value,
+    /// Money the legacy row counted as paid (for the reconciliation).
+    pub paid: Option<Money>,
+}
+
+/// A legacy row folded into another (a duplicate account, a retried webhook, a refund).
+#[derive(Debug, Clone)]
+pub struct Merge {
+    pub legacy_id: i64,
+    pub into_id: String,
+    pub reason: String,
+    /// The part of the row's paid money that is not in the imported donations.
+    pub paid: Option<Money>,
+}
+
+/// Everything one batch writes.
+#[derive(Default)]
+pub struct Batch {
+    /// Into the legacy table's own domain database, in order, in the batch's transaction.
+    pub primary: Vec<Rows>,
+    /// Plain statements after the rows (refunds applied to earlier donations).
+    pub primary_statements: Vec<Statement>,
+    /// Into other domains' projections, written (idempotently) before the primary commit.
+    pub secondary: Vec<(Domain, Rows)>,
+    pub rejects: Vec<Reject>,
+    /// Rejected changes to rows imported earlier: kept as imported, listed in the file.
+    pub refused_updates: Vec<Reject>,
+    pub merges: Vec<Merge>,
+    /// Cleaning notes for the summary.
+    pub notes: Vec<&'static str>,
+}
+
+impl Batch {
+    pub fn reject(
+        &mut self,
+        row: &LegacyRow,
+        columns: &[&str],
+        reason: impl Into<String>,
+        paid: Option<Money>,
+    ) {
+        self.rejects.push(Reject {
+            legacy_id: row.id,
+            reason: reason.into(),
+            row: row.to_json(columns),
+            paid,
+        });
+    }
+
+    pub fn note(&mut self, note: &'static str) {
+        self.notes.push(note);
+    }
+
+    pub fn push(&mut self, insert: &Insert, row: Vec<Value>) {
+        match self
+            .primary
+            .iter_mut()
+            .find(|r| r.insert.table == insert.table)
+        {
+            Some(rows) => rows.rows.push(row),
+            None => self.primary.push(Rows {
+                insert: insert.clone(),
+                rows: vec![row],
+            }),
+        }
+    }
+
+    pub fn push_secondary(&mut self, domain: Domain, insert: &Insert, row: Vec<Value>) {
+        match self
+            .secondary
+            .iter_mut()
+            .find(|(d, r)| *d == domain && r.insert.table == insert.table)
+        {
+            Some((_, rows)) => rows.rows.push(row),
+            None => self.secondary.push((
+                domain,
+                Rows {
+                    insert: insert.clone(),
+                    rows: vec![row],
+                },
+            )),
+        }
+    }
+}
+
+pub fn text(v: impl Into<String>) -> Value {
+    Value::String(Some(v.into()))
+}
+
+pub fn opt_text(v: Option<String>) -> Value {
+    Value::String(v)
+}
+
+pub fn int(v: i64) -> Value {
+    Value::BigInt(Some(v))
+}
+
+pub fn opt_int32(v: Option<i32>) -> Value {
+    Value::Int(v)
+}
+
+pub fn boolean(v: bool) -> Value {
+    Value::Bool(Some(v))
+}
+
+pub fn time(v: DateTime<Utc>) -> Value {
+    Value::ChronoDateTimeUtc(Some(v))
+}
+
+pub fn opt_time(v: Option<DateTime<Utc>>) -> Value {
+    Value::ChronoDateTimeUtc(v)
+}

@@ -1,0 +1,161 @@
+//! Reading the legacy database: every table in id ranges of a fixed width, every value
+//! as text (so a string where a number belongs is a value to judge, not a decoding error).
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
+
+use crate::LegacyError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+pub struct Source {
+    db: DatabaseConnection,
+    dialect: Dialect,
+}
+
+/// One legacy row: its id and its values as text, in the table's column order.
+#[derive(Debug, Clone)]
+pub struct LegacyRow {
+    pub id: i64,
+    pub values: Vec<Option<String>>,
+}
+
+impl LegacyRow {
+    pub fn get(&self, index: usize) -> Option<&str> {
+        self.values.get(index).and_then(|v| v.as_deref())
+    }
+
+    /// The row as a JSON object, for the reject file.
+    pub fn to_json(&self, columns: &[&str]) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        object.insert("id".to_owned(), self.id.into());
+        for (name, value) in columns.iter().zip(&self.values) {
+            object.insert((*name).to_owned(), value.clone().into());
+        }
+        serde_json::Value::Object(object)
+    }
+}
+
+impl Source {
+    pub async fn connect(url: &str) -> Result<Self, LegacyError> {
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Dialect::Mysql
+        } else {
+            return Err(LegacyError::UnsupportedSource(
+                gerak_actors::system::redact(url),
+            ));
+        };
+        if dialect == Dialect::Mysql && !cfg!(feature = "mysql") {
+            return Err(LegacyError::UnsupportedSource(
+                "mysql:// (this build has no MySQL driver)".to_owned(),
+            ));
+        }
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(2)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if dialect == Dialect::Sqlite {
+            // The legacy system is live: we only ever read it.
+            options.map_sqlx_sqlite_opts(|opts| opts.read_only(true));
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(LegacyError::Source)?;
+        Ok(Self { db, dialect })
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// The first id at or after `from`, if any.
+    pub async fn next_id(
+        &self,
+        table: &'static str,
+        from: i64,
+    ) -> Result<Option<i64>, LegacyError> {
+        let id = self.int("id");
+        let sql = format!("SELECT MIN({id}) FROM {table} WHERE id >= {from}");
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.backend(), sql))
+            .await
+            .map_err(|source| LegacyError::Read { table, source })?;
+        Ok(row.and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten()))
+    }
+
+    /// Rows with `start <= id < end`, in id order. `columns` excludes `id`.
+    pub async fn rows(
+        &self,
+        table: &'static str,
+        columns: &[&str],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<LegacyRow>, LegacyError> {
+        let mut select = vec![self.int("id")];
+        select.extend(columns.iter().map(|c| self.text(c)));
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE id >= {start} AND id < {end} ORDER BY id",
+            select.join(", ")
+        );
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(self.backend(), sql))
+            .await
+            .map_err(|source| LegacyError::Read { table, source })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row
+                .try_get_by_index(0)
+                .map_err(|source| LegacyError::Read { table, source })?;
+            let mut values = Vec::with_capacity(columns.len());
+            for index in 1..=columns.len() {
+                values.push(self.value(&row, index));
+            }
+            out.push(LegacyRow { id, values });
+        }
+        Ok(out)
+    }
+
+    fn value(&self, row: &sea_orm::QueryResult, index: usize) -> Option<String> {
+        if self.dialect == Dialect::Sqlite {
+            // Bytes, not text: SQLite does not check that stored text is UTF-8.
+            row.try_get_by_index::<Option<Vec<u8>>>(index)
+                .ok()
+                .flatten()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        } else {
+            row.try_get_by_index::<Option<String>>(index).ok().flatten()
+        }
+    }
+
+    fn int(&self, column: &str) -> String {
+        match self.dialect {
+            Dialect::Mysql => format!("CAST({column} AS SIGNED)"),
+            _ => format!("CAST({column} AS BIGINT)"),
+        }
+    }
+
+    fn text(&self, column: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("CAST({column} AS BLOB)"),
+            Dialect::Postgres => format!("CAST({column} AS TEXT)"),
+            Dialect::Mysql => format!("CAST({column} AS CHAR)"),
+        }
+    }
+}

@@ -1,0 +1,742 @@
+//! `donations` → the donations domain: donations and their ledger movements (and the
+//! campaigns domain's donor members). Retried webhooks (the same `payment_ref` again) are
+//! merged into the first; `REFUND-<ref>` rows with a negative amount become refunds of
+//! the donation they name.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use gerak_actors::{Domain, money::Money};
+use sea_orm::{ConnectionTrait, Statement, Value};
+use uuid::Uuid;
+
+use super::{LegacyTable, first_time};
+use crate::{
+    Importer, LegacyError,
+    batch::{Batch, Insert, Merge, Reject, boolean, int, opt_text, opt_time, text, time},
+    clean,
+    source::LegacyRow,
+    state::placeholders,
+};
+
+pub struct Donations;
+
+const DONOR_ID: usize = 0;
+const CAMPAIGN_ID: usize = 1;
+const CHALLENGE_ID: usize = 2;
+const PARTICIPANT_ID: usize = 3;
+const KIND: usize = 4;
+const AMOUNT: usize = 5;
+const CURRENCY: usize = 6;
+const PAYMENT_REF: usize = 7;
+const STATUS: usize = 8;
+const CREATED_AT: usize = 9;
+const UPDATED_AT: usize = 10;
+
+const DONATION_COLUMNS: &[&str] = &[
+    "id",
+    "legacy_id",
+    "kind",
+    "status",
+    "amount_minor",
+    "refunded_minor",
+    "currency",
+    "donor_id",
+    "anonymous",
+    "campaign_id",
+    "challenge_id",
+    "participation_id",
+    "payment_ref",
+    "created_at",
+    "paid_at",
+    "updated_at",
+];
+const LEDGER_COLUMNS: &[&str] = &[
+    "id",
+    "movement_id",
+    "owner_type",
+    "owner_id",
+    "currency",
+    "amount_minor",
+    "donation_id",
+    "description",
+    "occurred_at",
+];
+const MEMBER_COLUMNS: &[&str] = &["campaign_id", "user_id", "kind", "since"];
+const REFUND_PREFIX: &str = "REFUND-";
+
+/// A donation as it stands in the target (or earlier in this batch).
+#[derive(Debug, Clone)]
+struct Known {
+    id: String,
+    legacy_id: Option<i64>,
+    kind: String,
+    status: String,
+    amount: i64,
+    refunded: i64,
+    currency: String,
+    donor: Option<String>,
+    campaign: String,
+}
+
+impl LegacyTable for Donations {
+    const NAME: &'static str = "donations";
+    const COLUMNS: &'static [&'static str] = &[
+        "donor_id",
+        "campaign_id",
+        "challenge_id",
+        "participant_id",
+        "kind",
+        "amount",
+        "currency",
+        "payment_ref",
+        "status",
+        "created_at",
+        "updated_at",
+    ];
+    const DOMAIN: Domain = Domain::Donations;
+
+    fn observe(importer: &mut Importer, rows: &[LegacyRow]) {
+        for row in rows {
+            if clean::key(row.get(STATUS)).as_deref() != Some("paid") {
+                continue;
+            }
+            match paid_money(row) {
+                Some(money) => {
+                    *importer
+                        .legacy_paid
+                        .entry(money.currency.code())
+                        .or_default() += money.minor
+                }
+                None => importer.unreadable_paid_rows += 1,
+            }
+        }
+    }
+
+    async fn prepare(
+        importer: &mut Importer,
+        rows: &[LegacyRow],
+        _again: bool,
+    ) -> Result<Batch, LegacyError> {
+        let donations = Insert::new("donations", DONATION_COLUMNS).ignore(&["legacy_id"]);
+        let ledger = Insert::new("ledger_entries", LEDGER_COLUMNS).ignore(&["id"]);
+        let members = Insert::new("campaign_members", MEMBER_COLUMNS).ignore(&[
+            "campaign_id",
+            "kind",
+            "user_id",
+        ]);
+        let db = importer.db(Domain::Donations).clone();
+        let err = Importer::write_err(Domain::Donations);
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(Batch::default());
+        };
+        let mut refs: Vec<String> = Vec::new();
+        for row in rows {
+            let reference = payment_ref(row);
+            if let Some(original) = reference.strip_prefix(REFUND_PREFIX) {
+                refs.push(original.to_owned());
+            }
+            refs.push(reference);
+        }
+        let mut by_ref = known_by_ref(&db, &refs).await.map_err(&err)?;
+        let by_legacy = known_by_legacy(&db, first.id, last.id)
+            .await
+            .map_err(&err)?;
+
+        let mut batch = Batch::default();
+        for row in rows {
+            if importer.merged.contains(&(Self::NAME, row.id)) {
+                continue;
+            }
+            let paid = (clean::key(row.get(STATUS)).as_deref() == Some("paid"))
+                .then(|| paid_money(row))
+                .flatten();
+            let reject =
+                |batch: &mut Batch, reason: String| batch.reject(row, Self::COLUMNS, reason, paid);
+            let reference = payment_ref(row);
+            let currency = match clean::currency(row.get(CURRENCY)) {
+                Ok(currency) => currency,
+                Err(reason) => {
+                    reject(&mut batch, reason);
+                    continue;
+                }
+            };
+            let amount = match clean::money(row.get(AMOUNT), currency) {
+                Ok(amount) => amount,
+                Err(reason) => {
+                    reject(&mut batch, reason);
+                    continue;
+                }
+            };
+            let stamp = first_time(&[row.get(CREATED_AT), row.get(UPDATED_AT)]);
+            if let Some(original_ref) = reference
+                .strip_prefix(REFUND_PREFIX)
+                .map(str::to_owned)
+                .or_else(|| (amount.minor < 0).then(|| reference.clone()))
+            {
+                refund(
+                    &mut batch,
+                    row,
+                    &mut by_ref,
+                    &original_ref,
+                    amount,
+                    paid,
+                    stamp,
+                    &ledger,
+                );
+                continue;
+            }
+            if let Some(known) = by_legacy.get(&row.id) {
+                update(&mut batch, row, known, stamp, &ledger);
+                continue;
+            }
+            let status = match clean::key(row.get(STATUS)).as_deref() {
+                Some("paid") => "PAID",
+                Some("pending") => "PENDING",
+                Some("failed") => "FAILED",
+                Some("refunded") => "REFUNDED",
+                other => {
+                    reject(
+                        &mut batch,
+                        format!("unknown status `{}`", clean::short(other.unwrap_or("NULL"))),
+                    );
+                    continue;
+                }
+            };
+            if amount.minor <= 0 {
+                reject(&mut batch, "amount is not positive".to_owned());
+                continue;
+            }
+            if let Some(first) = by_ref.get(&reference) {
+                let same = first.amount == amount.minor
+                    && first.currency == currency.code()
+                    && first.status == status;
+                if same {
+                    // A retried webhook: the payment happened once.
+                    batch.merges.push(Merge {
+                        legacy_id: row.id,
+                        into_id: first.id.clone(),
+                        reason: format!("retried payment webhook: same payment_ref {reference} as legacy donation {}", first.legacy_id.map_or("?".to_owned(), |l| l.to_string())),
+                        paid,
+                    });
+                } else {
+                    reject(
+                        &mut batch,
+                        format!(
+                            "payment_ref {reference} was already used by a donation with another amount or status: needs a person to decide"
+                        ),
+                    );
+                }
+                continue;
+            }
+            let Some(campaign) = clean::integer(row.get(CAMPAIGN_ID))
+                .and_then(|c| importer.campaigns.get(&c).copied())
+            else {
+                reject(
+                    &mut batch,
+                    format!(
+                        "orphan: campaign {} was not imported (hard-deleted or rejected)",
+                        row.get(CAMPAIGN_ID).unwrap_or("NULL")
+                    ),
+                );
+                continue;
+            };
+            if campaign.currency != currency {
+                reject(
+                    &mut batch,
+                    format!(
+                        "currency {} differs from its campaign's {}",
+                        currency.code(),
+                        campaign.currency.code()
+                    ),
+                );
+                continue;
+            }
+            let created = match stamp {
+                Some(created) => created,
+                None => {
+                    batch.note("donations: no creation time (created_at, updated_at NULL or zero), imported as 1970-01-01");
+                    chrono::DateTime::UNIX_EPOCH
+                }
+            };
+            let donor = match clean::integer(row.get(DONOR_ID)) {
+                None => None,
+                Some(legacy) => {
+                    let found = importer.users.get(&legacy).copied();
+                    if found.is_none() {
+                        batch.note("donations: donor not imported, donation kept without donor");
+                    }
+                    found
+                }
+            };
+            let mut challenge = clean::integer(row.get(CHALLENGE_ID))
+                .and_then(|c| importer.challenges.get(&c).copied());
+            if challenge.is_some_and(|c| c.campaign != campaign.id) {
+                batch.note("donations: challenge of another campaign, link dropped");
+                challenge = None;
+            }
+            let mut participation = clean::integer(row.get(PARTICIPANT_ID))
+                .and_then(|p| importer.participations.get(&p).copied());
+            if let Some(p) = participation
+                && (importer.matched_participations.contains(&p.id)
+                    || challenge.is_none_or(|c| c.id != p.challenge))
+            {
+                // One sponsor match per participation in the new system (a unique index):
+                // a second match keeps its challenge and its money, not the participation.
+                batch.note("donations: second sponsor match of a participation kept without the participation link");
+                participation = None;
+            }
+            let kind = match clean::key(row.get(KIND)).as_deref() {
+                Some("direct") => "DIRECT",
+                Some("sponsor_match" | "sponsor-match" | "match") => "SPONSOR_MATCH",
+                _ => {
+                    batch.note("donations: unknown kind inferred from the challenge link");
+                    if row.get(CHALLENGE_ID).is_some() {
+                        "SPONSOR_MATCH"
+                    } else {
+                        "DIRECT"
+                    }
+                }
+            };
+            let id = clean::stable_id(Self::NAME, row.id, Some(created));
+            if let Some(p) = participation {
+                importer.matched_participations.insert(p.id);
+            }
+            let money_moved = status == "PAID" || status == "REFUNDED";
+            let refunded = if status == "REFUNDED" {
+                amount.minor
+            } else {
+                0
+            };
+            let updated = first_time(&[row.get(UPDATED_AT)])
+                .unwrap_or(created)
+                .max(created);
+            batch.push(
+                &donations,
+                vec![
+                    text(id.to_string()),
+                    int(row.id),
+                    text(kind),
+                    text(status),
+                    int(amount.minor),
+                    int(refunded),
+                    text(currency.code()),
+                    opt_text(donor.map(|d| d.to_string())),
+                    boolean(donor.is_none()),
+                    text(campaign.id.to_string()),
+                    opt_text(challenge.map(|c| c.id.to_string())),
+                    opt_text(participation.map(|p| p.id.to_string())),
+                    text(reference.clone()),
+                    time(created),
+                    opt_time(money_moved.then_some(created)),
+                    time(updated),
+                ],
+            );
+            let known = Known {
+                id: id.to_string(),
+                legacy_id: Some(row.id),
+                kind: kind.to_owned(),
+                status: status.to_owned(),
+                amount: amount.minor,
+                refunded,
+                currency: currency.code().to_owned(),
+                donor: donor.map(|d| d.to_string()),
+                campaign: campaign.id.to_string(),
+            };
+            if money_moved {
+                for leg in payment_legs(&known, row.id, &reference, created) {
+                    batch.push(&ledger, leg);
+                }
+                if let Some(donor) = donor {
+                    batch.push_secondary(
+                        Domain::Campaigns,
+                        &members,
+                        vec![
+                            text(campaign.id.to_string()),
+                            text(donor.to_string()),
+                            text("donor"),
+                            time(created),
+                        ],
+                    );
+                }
+            }
+            if refunded > 0 {
+                for leg in refund_legs(&known, row.id, "status", refunded, updated) {
+                    batch.push(&ledger, leg);
+                }
+            }
+            by_ref.insert(reference, known);
+        }
+        Ok(batch)
+    }
+}
+
+/// The money a `paid` legacy row counted (negative for a refund row), if readable.
+fn paid_money(row: &LegacyRow) -> Option<Money> {
+    let currency = clean::currency(row.get(CURRENCY)).ok()?;
+    clean::money(row.get(AMOUNT), currency).ok()
+}
+
+fn payment_ref(row: &LegacyRow) -> String {
+    let (reference, _) = clean::text(row.get(PAYMENT_REF).unwrap_or(""), 64, false);
+    if reference.is_empty() {
+        format!("LEGACY-{}", row.id)
+    } else {
+        reference
+    }
+}
+
+/// A `REFUND-<ref>` row (or any negative amount): a refund of the donation it names.
+#[allow(clippy::too_many_arguments)]
+fn refund(
+    batch: &mut Batch,
+    row: &LegacyRow,
+    by_ref: &mut HashMap<String, Known>,
+    original_ref: &str,
+    amount: Money,
+    paid: Option<Money>,
+    stamp: Option<DateTime<Utc>>,
+    ledger: &Insert,
+) {
+    let columns = Donations::COLUMNS;
+    let Some(original) = by_ref.get_mut(original_ref) else {
+        batch.reject(
+            row,
+            columns,
+            format!("refund of payment {original_ref}, which was not imported"),
+            paid,
+        );
+        return;
+    };
+    let refund = amount.minor.abs();
+    if original.currency != amount.currency.code() {
+        batch.reject(
+            row,
+            columns,
+            "refund in another currency than its donation",
+            paid,
+        );
+        return;
+    }
+    if refund == 0 {
+        batch.reject(row, columns, "refund of zero", paid);
+        return;
+    }
+    match original.status.as_str() {
+        "REFUNDED" if original.refunded == original.amount => {
+            // The monolith marked the donation refunded and recorded the refund as a row
+            // too: the donation is imported fully refunded already.
+            batch.merges.push(Merge {
+                legacy_id: row.id,
+                into_id: original.id.clone(),
+                reason: format!(
+                    "refund row of {original_ref}, whose donation was already marked refunded"
+                ),
+                paid,
+            });
+        }
+        "PAID" | "REFUNDED" if refund <= original.amount - original.refunded => {
+            let at = stamp.unwrap_or_else(Utc::now);
+            original.refunded += refund;
+            let full = original.refunded == original.amount;
+            if full {
+                original.status = "REFUNDED".to_owned();
+            }
+            for leg in refund_legs(original, row.id, "row", refund, at) {
+                batch.push(ledger, leg);
+            }
+            let db_sql = "UPDATE donations SET refunded_minor = refunded_minor + ?, status = CASE WHEN refunded_minor + ? = amount_minor THEN 'REFUNDED' ELSE status END, updated_at = ? WHERE id = ?";
+            batch.primary_statements.push(statement(
+                db_sql,
+                vec![
+                    Value::from(refund),
+                    Value::from(refund),
+                    Value::ChronoDateTimeUtc(Some(at)),
+                    Value::from(original.id.clone()),
+                ],
+            ));
+            batch.merges.push(Merge {
+                legacy_id: row.id,
+                into_id: original.id.clone(),
+                reason: format!("refund of {original_ref}, applied to its donation"),
+                paid: None,
+            });
+        }
+        status => {
+            batch.reject(
+                row,
+                columns,
+                format!(
+                    "refund of {original_ref} ({status}, {} of {} refunded already) cannot apply",
+                    original.refunded, original.amount
+                ),
+                paid,
+            );
+        }
+    }
+}
+
+/// A later run found the legacy donation changed: the moves the payment provider could
+/// have made (PENDING → PAID/FAILED/REFUNDED, PAID → REFUNDED) are applied with their
+/// ledger movements; anything else is refused and listed, the import keeps what it had.
+fn update(
+    batch: &mut Batch,
+    row: &LegacyRow,
+    known: &Known,
+    stamp: Option<DateTime<Utc>>,
+    ledger: &Insert,
+) {
+    let status = match clean::key(row.get(STATUS)).as_deref() {
+        Some("paid") => "PAID",
+        Some("pending") => "PENDING",
+        Some("failed") => "FAILED",
+        Some("refunded") => "REFUNDED",
+        _ => "?",
+    };
+    if status == known.status {
+        return;
+    }
+    let at = first_time(&[row.get(UPDATED_AT)])
+        .or(stamp)
+        .unwrap_or_else(Utc::now);
+    let reference = payment_ref(row);
+    match (known.status.as_str(), status) {
+        ("PENDING", "FAILED") => {
+            batch.primary_statements.push(statement(
+                "UPDATE donations SET status = 'FAILED', updated_at = ? WHERE id = ?",
+                vec![
+                    Value::ChronoDateTimeUtc(Some(at)),
+                    Value::from(known.id.clone()),
+                ],
+            ));
+        }
+        ("PENDING", "PAID") | ("PENDING", "REFUNDED") | ("PAID", "REFUNDED") => {
+            if known.status == "PENDING" {
+                for leg in payment_legs(known, row.id, &reference, at) {
+                    batch.push(ledger, leg);
+                }
+            }
+            let refund = if status == "REFUNDED" {
+                known.amount - known.refunded
+            } else {
+                0
+            };
+            if refund > 0 {
+                for leg in refund_legs(known, row.id, "status", refund, at) {
+                    batch.push(ledger, leg);
+                }
+            }
+            batch.primary_statements.push(statement(
+                "UPDATE donations SET status = ?, refunded_minor = refunded_minor + ?, paid_at = COALESCE(paid_at, ?), updated_at = ? WHERE id = ?",
+                vec![
+                    Value::from(status),
+                    Value::from(refund),
+                    Value::ChronoDateTimeUtc(Some(at)),
+                    Value::ChronoDateTimeUtc(Some(at)),
+                    Value::from(known.id.clone()),
+                ],
+            ));
+        }
+        (from, to) => batch.refused_updates.push(Reject {
+            legacy_id: row.id,
+            reason: format!(
+                "status changed from {from} to {to} after the import; the imported donation is kept"
+            ),
+            row: row.to_json(Donations::COLUMNS),
+            paid: None,
+        }),
+    }
+}
+
+/// A statement for the donations database; `?` become `$n` for PostgreSQL when written.
+fn statement(sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values)
+}
+
+/// The legs the live system writes when a payment arrives (direct) or a match is paid.
+fn payment_legs(d: &Known, legacy_id: i64, reference: &str, at: DateTime<Utc>) -> Vec<Vec<Value>> {
+    let donor = d.donor.clone().unwrap_or_default();
+    let x = d.amount;
+    let legs: Vec<(&str, String, i64, String)> = if d.kind == "SPONSOR_MATCH" {
+        vec![
+            (
+                "USER",
+                donor,
+                -x,
+                "Sponsor match for an approved action".to_owned(),
+            ),
+            (
+                "CAMPAIGN",
+                d.campaign.clone(),
+                x,
+                "Sponsor match received".to_owned(),
+            ),
+        ]
+    } else {
+        vec![
+            (
+                "EXTERNAL",
+                "payments".to_owned(),
+                -x,
+                format!("Payment {reference} received"),
+            ),
+            (
+                "USER",
+                donor.clone(),
+                x,
+                format!("Payment {reference} received"),
+            ),
+            ("USER", donor, -x, "Donation to a campaign".to_owned()),
+            (
+                "CAMPAIGN",
+                d.campaign.clone(),
+                x,
+                "Donation received".to_owned(),
+            ),
+        ]
+    };
+    ledger_rows(d, legacy_id, "payment", legs, at)
+}
+
+fn refund_legs(
+    d: &Known,
+    legacy_id: i64,
+    source: &str,
+    refund: i64,
+    at: DateTime<Utc>,
+) -> Vec<Vec<Value>> {
+    let donor = d.donor.clone().unwrap_or_default();
+    let legs: Vec<(&str, String, i64, String)> = if d.kind == "SPONSOR_MATCH" {
+        vec![
+            (
+                "CAMPAIGN",
+                d.campaign.clone(),
+                -refund,
+                "Refund of a sponsor match".to_owned(),
+            ),
+            ("USER", donor, refund, "Sponsor match refunded".to_owned()),
+        ]
+    } else {
+        vec![
+            (
+                "CAMPAIGN",
+                d.campaign.clone(),
+                -refund,
+                "Refund of a donation".to_owned(),
+            ),
+            (
+                "USER",
+                donor.clone(),
+                refund,
+                "Refund of a donation".to_owned(),
+            ),
+            ("USER", donor, -refund, "Refund paid back".to_owned()),
+            (
+                "EXTERNAL",
+                "payments".to_owned(),
+                refund,
+                "Refund paid back".to_owned(),
+            ),
+        ]
+    };
+    ledger_rows(d, legacy_id, &format!("refund-{source}"), legs, at)
+}
+
+/// Ledger rows with ids derived from (legacy row, movement, leg): written again, they
+/// are the same rows, so a repeated batch cannot post a movement twice.
+fn ledger_rows(
+    d: &Known,
+    legacy_id: i64,
+    movement: &str,
+    legs: Vec<(&str, String, i64, String)>,
+    at: DateTime<Utc>,
+) -> Vec<Vec<Value>> {
+    let movement_id: Uuid = clean::stable_id(&format!("movement-{movement}"), legacy_id, Some(at));
+    legs.into_iter()
+        .enumerate()
+        .map(|(leg, (owner_type, owner_id, amount, description))| {
+            vec![
+                text(
+                    clean::stable_id(&format!("ledger-{movement}-{leg}"), legacy_id, Some(at))
+                        .to_string(),
+                ),
+                text(movement_id.to_string()),
+                text(owner_type),
+                text(owner_id),
+                text(d.currency.clone()),
+                int(amount),
+                text(d.id.clone()),
+                text(format!("{description} (imported from the legacy system)")),
+                time(at),
+            ]
+        })
+        .collect()
+}
+
+const KNOWN_SELECT: &str = "SELECT id, legacy_id, kind, status, amount_minor, refunded_minor, currency, donor_id, campaign_id, payment_ref FROM donations";
+
+fn known(row: &sea_orm::QueryResult) -> Option<(String, Known)> {
+    let get = |i: usize| row.try_get_by_index::<Option<String>>(i).ok().flatten();
+    Some((
+        get(9)?,
+        Known {
+            id: get(0)?,
+            legacy_id: row.try_get_by_index::<Option<i64>>(1).ok().flatten(),
+            kind: get(2)?,
+            status: get(3)?,
+            amount: row.try_get_by_index(4).ok()?,
+            refunded: row.try_get_by_index(5).ok()?,
+            currency: get(6)?,
+            donor: get(7),
+            campaign: get(8)?,
+        },
+    ))
+}
+
+async fn known_by_ref(
+    db: &impl ConnectionTrait,
+    refs: &[String],
+) -> Result<HashMap<String, Known>, sea_orm::DbErr> {
+    let mut out = HashMap::new();
+    for chunk in refs.chunks(10_000) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = placeholders(
+            db,
+            &format!("{KNOWN_SELECT} WHERE payment_ref IN ({marks})"),
+        );
+        let values: Vec<Value> = chunk.iter().map(|r| Value::from(r.clone())).collect();
+        for row in db
+            .query_all_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                sql,
+                values,
+            ))
+            .await?
+        {
+            if let Some((reference, known)) = known(&row) {
+                out.insert(reference, known);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn known_by_legacy(
+    db: &impl ConnectionTrait,
+    first: i64,
+    last: i64,
+) -> Result<HashMap<i64, Known>, sea_orm::DbErr> {
+    let sql = format!("{KNOWN_SELECT} WHERE legacy_id >= {first} AND legacy_id <= {last}");
+    let mut out = HashMap::new();
+    for row in db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+    {
+        if let Some((_, known)) = known(&row)
+            && let Some(legacy_id) = known.legacy_id
+        {
+            out.insert(legacy_id, known);
+        }
+    }
+    Ok(out)
+}
