@@ -92,7 +92,7 @@ where
                     eprintln!("  {name} #{i} failed: {err}");
                 }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % step == 0 {
+                if n.is_multiple_of(step) {
                     eprintln!(
                         "  {name}: {n}/{count} ({:.0}/s)",
                         n as f64 / started.elapsed().as_secs_f64()
