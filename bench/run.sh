@@ -175,6 +175,7 @@ log "mixed: saturation (closed loop, $CONNECTIONS in flight) and $RATE ops/s ope
 "$BENCH" load --workload mixed --url "$URL" --state "$STATE" --connections "$CONNECTIONS" --warmup 3 --duration "$DURATION" --cursor-file "$WORK/mixed-cursor" --out "$RUN/load-mixed-saturation.json"
 "$BENCH" load --workload mixed --url "$URL" --state "$STATE" --rate "$RATE" --duration "$DURATION" --cursor-file "$WORK/mixed-cursor" --out "$RUN/rate-mixed.json"
 
+sleep 5   # let the backlog of the overloaded runs drain
 log "event path: recordPayment → donationReceived at $RATE events/s over the $BUS bus"
 "$BENCH" events --url "$URL" --state "$STATE" --rate "$RATE" --duration 10 --bus "$BUS" --out "$RUN/events.json"
 

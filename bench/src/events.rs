@@ -53,6 +53,7 @@ pub struct EventsResult {
     pub duration_s: f64,
     pub sent: usize,
     pub mutation_failures: usize,
+    pub first_mutation_error: Option<String>,
     pub received: usize,
     pub missing: usize,
     /// Request sent → subscription message (upper bound of commit → message).
@@ -105,6 +106,9 @@ async fn subscribe(url: &str, token: &str) -> Result<Socket> {
     Ok(socket)
 }
 
+/// Warm-up payments at most (one a second).
+const WARMUPS: usize = 180;
+
 struct Pending {
     id: String,
     payment_ref: String,
@@ -115,9 +119,9 @@ pub async fn run(args: Args) -> Result<()> {
     let client = Client::new(&args.url)?;
     let count = (args.rate * args.duration) as usize;
 
-    // Pending donations to pay: one more for the warm-up.
-    eprintln!("events: making {} pending donations", count + 20);
-    let made: Vec<Result<Pending>> = stream::iter(0..count + 20)
+    // Pending donations to pay, and some for the warm-up.
+    eprintln!("events: making {} pending donations", count + WARMUPS);
+    let made: Vec<Result<Pending>> = stream::iter(0..count + WARMUPS)
         .map(|i| {
             let (client, state) = (client.clone(), state.clone());
             async move {
@@ -132,7 +136,7 @@ pub async fn run(args: Args) -> Result<()> {
                 })
             }
         })
-        .buffer_unordered(48)
+        .buffer_unordered(16)
         .collect()
         .await;
     let mut pending = made.into_iter().collect::<Result<Vec<_>>>()?;
@@ -147,13 +151,21 @@ pub async fn run(args: Args) -> Result<()> {
                 .await
         }
     };
-    // The subscription starts asynchronously: pay warm-up donations until one arrives.
+    // The subscription starts asynchronously, and the relay may still be publishing the
+    // events of the donations just made: pay warm-up donations, one a second, until one
+    // arrives, so that the measurement starts on an idle event path.
     let mut live = false;
     for warmup in warmups {
         pay(warmup.payment_ref).await?;
-        if let Ok(Some(Ok(Message::Text(_)))) =
-            tokio::time::timeout(Duration::from_millis(500), socket.next()).await
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(1000), socket.next()).await
         {
+            let message: Value = serde_json::from_str(text.as_str())?;
+            if message["type"] != "next"
+                || message["payload"]["data"]["donationReceived"]["id"].is_null()
+            {
+                return Err(Error::msg(format!("the subscription answered: {message}")));
+            }
             live = true;
             break;
         }
@@ -198,15 +210,28 @@ pub async fn run(args: Args) -> Result<()> {
         tasks.spawn(async move {
             let sent = Instant::now();
             let result = paid.await;
-            (donation.id, sent, Instant::now(), result.is_ok())
+            (
+                donation.id,
+                sent,
+                Instant::now(),
+                result.err().map(|e| e.to_string()),
+            )
         });
     }
     let mut timings = Vec::with_capacity(count);
     let mut failures = 0;
+    let mut first_mutation_error = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((id, sent, answered, true)) => timings.push((id, sent, answered)),
-            _ => failures += 1,
+            Ok((id, sent, answered, None)) => timings.push((id, sent, answered)),
+            Ok((_, _, _, Some(err))) => {
+                failures += 1;
+                first_mutation_error.get_or_insert(err);
+            }
+            Err(err) => {
+                failures += 1;
+                first_mutation_error.get_or_insert(err.to_string());
+            }
         }
     }
     let duration_s = started.elapsed().as_secs_f64();
@@ -232,6 +257,7 @@ pub async fn run(args: Args) -> Result<()> {
         duration_s,
         sent: count,
         mutation_failures: failures,
+        first_mutation_error,
         received: upper.len(),
         missing,
         upper: summarize(upper),
