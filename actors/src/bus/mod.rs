@@ -83,6 +83,15 @@ pub type DeliveryStream = Pin<Box<dyn Stream<Item = Delivery> + Send>>;
 /// A transport for events.
 pub trait Transport: Send + Sync + 'static {
     fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>>;
+    /// Several events in order, in as few round trips as the transport allows.
+    fn publish_all(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(async move {
+            for event in events {
+                self.publish(event).await?;
+            }
+            Ok(())
+        })
+    }
     /// Live events of every domain, from now on (GraphQL subscriptions, caches): what is
     /// published while nobody listens is gone.
     fn subscribe(&self) -> EventStream;
@@ -125,6 +134,16 @@ impl Bus {
         let kind = event.kind.clone();
         self.transport.publish(event).await?;
         metrics::counter!("gerak_events_published_total", "type" => kind).increment(1);
+        Ok(())
+    }
+
+    /// Publishes events in order (the outbox relay's batches), reporting failure.
+    pub async fn try_publish_all(&self, events: Vec<Event>) -> Result<(), BusError> {
+        let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+        self.transport.publish_all(events).await?;
+        for kind in kinds {
+            metrics::counter!("gerak_events_published_total", "type" => kind).increment(1);
+        }
         Ok(())
     }
 

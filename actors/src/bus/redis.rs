@@ -258,23 +258,30 @@ impl RedisBus {
 
 impl Transport for RedisBus {
     fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>> {
+        self.publish_all(vec![event])
+    }
+
+    /// One pipeline for the whole batch: a round trip per batch, not per event.
+    fn publish_all(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), BusError>> {
         Box::pin(async move {
-            let payload = serde_json::to_string(&event)
-                .map_err(|e| BusError::Unreachable(format!("encoding an event: {e}")))?;
-            let domain = event.source.name();
             let mut connection = self.connection().await?;
             let mut pipe = redis::pipe();
-            // No MAXLEN here: it would trim entries a slow group has not read yet.
-            pipe.cmd("XADD")
-                .arg(self.stream(domain))
-                .arg("*")
-                .arg("event")
-                .arg(&payload)
-                .ignore()
-                .cmd("PUBLISH")
-                .arg(self.channel(domain))
-                .arg(&payload)
-                .ignore();
+            for event in &events {
+                let payload = serde_json::to_string(event)
+                    .map_err(|e| BusError::Unreachable(format!("encoding an event: {e}")))?;
+                let domain = event.source.name();
+                // No MAXLEN here: it would trim entries a slow group has not read yet.
+                pipe.cmd("XADD")
+                    .arg(self.stream(domain))
+                    .arg("*")
+                    .arg("event")
+                    .arg(&payload)
+                    .ignore()
+                    .cmd("PUBLISH")
+                    .arg(self.channel(domain))
+                    .arg(&payload)
+                    .ignore();
+            }
             pipe.query_async::<()>(&mut connection)
                 .await
                 .map_err(|e| BusError::Unreachable(e.to_string()))

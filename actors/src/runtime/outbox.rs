@@ -105,22 +105,32 @@ async fn publish_batch(domain: Domain, db: &DomainDb, bus: &Bus) -> Result<usize
         .map_err(|e| e.to_string())?;
     let backlog = pending.len();
     metrics::gauge!("gerak_outbox_backlog", "domain" => domain.name()).set(backlog as f64);
-    let mut published = 0;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    // The whole batch in one round trip to the bus and one UPDATE: if either fails the
+    // batch is sent again (consumers deduplicate by event id), never skipped.
+    let mut seqs = Vec::with_capacity(pending.len());
+    let mut events = Vec::with_capacity(pending.len());
     for row in pending {
+        seqs.push(row.seq);
         match serde_json::from_str::<Event>(&row.payload) {
-            Ok(event) => bus.try_publish(event).await.map_err(|e| e.to_string())?,
+            Ok(event) => events.push(event),
             Err(err) => {
                 tracing::error!(%domain, seq = row.seq, error = %err, "an outbox row is not an event; skipped")
             }
         }
-        outbox_event::Entity::update_many()
-            .col_expr(outbox_event::Column::PublishedAt, Expr::value(Utc::now()))
-            .filter(outbox_event::Column::Seq.eq(row.seq))
-            .exec(&db.write)
-            .await
-            .map_err(|e| e.to_string())?;
-        published += 1;
     }
+    bus.try_publish_all(events)
+        .await
+        .map_err(|e| e.to_string())?;
+    let published = seqs.len();
+    outbox_event::Entity::update_many()
+        .col_expr(outbox_event::Column::PublishedAt, Expr::value(Utc::now()))
+        .filter(outbox_event::Column::Seq.is_in(seqs))
+        .exec(&db.write)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(published)
 }
 
