@@ -286,19 +286,30 @@ impl ReportsService {
         msg: GetChallengeStats,
     ) -> Result<ChallengeStats, DomainError> {
         let db = &self.db.read;
-        let count = |status: Option<&'static str>| {
-            let mut query = participation_state::Entity::find()
-                .filter(participation_state::Column::ChallengeId.eq(msg.challenge_id.clone()));
-            if let Some(status) = status {
-                query = query.filter(participation_state::Column::Status.eq(status));
-            }
-            query.count(db)
-        };
         let map = |e| self.db.map_err(e);
-        let participants = count(None).await.map_err(map)? as i64;
-        let submitted = count(Some("SUBMITTED")).await.map_err(map)? as i64;
-        let approved = count(Some("APPROVED")).await.map_err(map)? as i64;
-        let rejected = count(Some("REJECTED")).await.map_err(map)? as i64;
+        // One statement, so the counts are of one moment (an approval moves a
+        // participation from SUBMITTED to APPROVED between two separate counts).
+        let by_status: Vec<(String, i64)> = participation_state::Entity::find()
+            .select_only()
+            .column(participation_state::Column::Status)
+            .column_as(participation_state::Column::ParticipationId.count(), "n")
+            .filter(participation_state::Column::ChallengeId.eq(msg.challenge_id.clone()))
+            .group_by(participation_state::Column::Status)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(map)?;
+        let count = |status: &str| {
+            by_status
+                .iter()
+                .filter(|(s, _)| s == status)
+                .map(|(_, n)| *n)
+                .sum::<i64>()
+        };
+        let participants = by_status.iter().map(|(_, n)| *n).sum::<i64>();
+        let submitted = count("SUBMITTED");
+        let approved = count("APPROVED");
+        let rejected = count("REJECTED");
         let donated = challenge_total::Entity::find_by_id(msg.challenge_id.clone())
             .one(db)
             .await
