@@ -2,6 +2,8 @@
 //! database (with the batch's checkpoint, rejects and merges, in one transaction) and for
 //! the other domains' projections; and the SQL that writes them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use gerak_actors::{Domain, money::Money};
 pub use sea_orm::Value as SqlValue;
@@ -9,8 +11,18 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::source::LegacyRow;
 
-/// Bound parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+/// Bound parameters per statement (SQLite allows 32,766, PostgreSQL 65,535). Measured:
+/// statements of a few thousand parameters are faster than the largest possible ones,
+/// whose size makes every execution allocate and copy more than it saves.
+const MAX_PARAMS: usize = 4_000;
+
+/// The text of each multi-row INSERT, built once per (table, rows, backend, conflict):
+/// full chunks repeat it for every batch.
+/// (table and conflict clause, rows, PostgreSQL placeholders) → SQL text.
+type SqlKey = (String, usize, bool);
+
+static SQL_CACHE: std::sync::LazyLock<std::sync::Mutex<HashMap<SqlKey, String>>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// A multi-row INSERT into one table, with what to do when the row is already there.
 #[derive(Debug, Clone)]
@@ -61,7 +73,7 @@ impl Insert {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
-            let sql = self.sql(backend, chunk.len());
+            let sql = self.cached_sql(backend, chunk.len());
             let values: Vec<Value> = chunk.into_iter().flatten().collect();
             db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
                 .await?;
@@ -69,9 +81,30 @@ impl Insert {
         Ok(())
     }
 
+    fn cached_sql(&self, backend: DbBackend, rows: usize) -> String {
+        let key = (
+            format!("{} {}", self.table, self.conflict),
+            rows,
+            backend == DbBackend::Postgres,
+        );
+        let per_statement = (MAX_PARAMS / self.columns.len()).max(1);
+        // Only full chunks repeat; the last chunk of a batch is built each time.
+        if rows != per_statement {
+            return self.sql(backend, rows);
+        }
+        let Ok(mut cache) = SQL_CACHE.lock() else {
+            return self.sql(backend, rows);
+        };
+        cache
+            .entry(key)
+            .or_insert_with(|| self.sql(backend, rows))
+            .clone()
+    }
+
     fn sql(&self, backend: DbBackend, rows: usize) -> String {
         let width = self.columns.len();
-        let mut sql = format!(
+        let mut sql = String::with_capacity(rows * width * 7 + 256 + self.conflict.len());
+        sql += &format!(
             "INSERT INTO {} ({}) VALUES ",
             self.table,
             self.columns.join(", ")

@@ -58,7 +58,7 @@ impl ImportOptions {
             targets,
             reject_file: PathBuf::from("legacy-import-rejects.jsonl"),
             report_file: PathBuf::from("legacy-import-report.json"),
-            batch_size: 5_000,
+            batch_size: 20_000,
             stop_after_batches: None,
         }
     }

@@ -61,7 +61,7 @@ pub struct ImportLegacyArgs {
     #[arg(long, default_value = "legacy-import-report.json")]
     pub report: PathBuf,
     /// Legacy ids per batch (one transaction and one checkpoint each).
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 20_000)]
     pub batch_size: i64,
     /// Stop after this many batches as if killed (to rehearse resuming).
     #[arg(long, hide = true)]
