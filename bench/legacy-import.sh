@@ -27,9 +27,17 @@ fi
 run() { # label, then the environment for the five target databases
   local label=$1; shift
   echo "== $label"
+  local start end rows
+  start=$(date +%s.%N)
   env "$@" "$GERAK" --log warn --data-dir "$WORK/data-$label" import-legacy \
     --from "sqlite://$LEGACY" --rejects "$WORK/rejects-$label.jsonl" --report "$WORK/report-$label.json" \
-    | tee "$WORK/summary-$label.txt" | grep -E "rows/s|BALANCED"
+    > "$WORK/summary-$label.txt"
+  end=$(date +%s.%N)
+  grep -E "rows/s|BALANCED" "$WORK/summary-$label.txt"
+  # The whole command, start to exit (migrations, index builds and the summary included).
+  rows=$(grep -oE "^[0-9]+ legacy rows" "$WORK/summary-$label.txt" | grep -oE "^[0-9]+")
+  awk -v r="$rows" -v s="$start" -v e="$end" \
+    'BEGIN { printf "command wall time: %.1f s, %.0f legacy rows/s\n", e - s, r / (e - s) }'
 }
 
 rm -rf "$WORK/data-sqlite"

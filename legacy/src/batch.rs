@@ -81,6 +81,27 @@ impl Insert {
         Ok(())
     }
 
+    /// The INSERT of a batch as arrays, one per column (PostgreSQL), cast as `casts`.
+    pub fn unnest_sql(&self, casts: &[&str]) -> String {
+        let arrays: Vec<String> = casts
+            .iter()
+            .enumerate()
+            .map(|(i, cast)| format!("${}::{cast}", i + 1))
+            .collect();
+        format!(
+            "INSERT INTO {} ({}) SELECT * FROM UNNEST({}){}",
+            self.table,
+            self.columns.join(", "),
+            arrays.join(", "),
+            self.conflict
+        )
+    }
+
+    /// The INSERT of one row, with `?` placeholders.
+    pub fn single_row_sql(&self) -> String {
+        self.sql(DbBackend::Sqlite, 1)
+    }
+
     fn cached_sql(&self, backend: DbBackend, rows: usize) -> String {
         let key = (
             format!("{} {}", self.table, self.conflict),

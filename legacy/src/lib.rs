@@ -16,6 +16,8 @@ mod batch;
 mod clean;
 mod error;
 mod finish;
+mod indexes;
+mod sink;
 mod source;
 mod state;
 mod tables;
@@ -26,13 +28,18 @@ use std::{
 };
 
 use gerak_actors::{Domain, DomainUrls, db::DomainDb, money::Currency};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 pub use error::LegacyError;
 pub use finish::{MoneyLine, Summary, TableLine};
 
-use crate::{batch::Batch, source::Source, tables::LegacyTable};
+use crate::{
+    batch::Batch,
+    sink::{SqliteTarget, Txn},
+    source::Source,
+    tables::LegacyTable,
+};
 
 /// What to import from where.
 #[derive(Debug, Clone)]
@@ -71,13 +78,34 @@ pub async fn import(options: ImportOptions) -> Result<Summary, LegacyError> {
     let source = Source::connect(&options.source_url).await?;
     let mut importer = Importer::connect(options, source).await?;
     importer.load_state().await?;
+    let deferred = importer.defer_indexes().await?;
+    if deferred > 0 {
+        tracing::info!(
+            deferred,
+            "first import: secondary indexes deferred to the end of the load"
+        );
+    }
     importer.run::<tables::users::Users>().await?;
     importer.run::<tables::campaigns::Campaigns>().await?;
     importer.run::<tables::challenges::Challenges>().await?;
     importer.run::<tables::participants::Participants>().await?;
     importer.run::<tables::donations::Donations>().await?;
     importer.run::<tables::reports::Reports>().await?;
+    let indexes = std::time::Instant::now();
+    let built = importer.build_deferred_indexes().await?;
+    if built > 0 {
+        tracing::info!(
+            built,
+            seconds = indexes.elapsed().as_secs_f64(),
+            "deferred indexes built"
+        );
+    }
+    let recompute = std::time::Instant::now();
     importer.recompute_projections().await?;
+    tracing::info!(
+        seconds = recompute.elapsed().as_secs_f64(),
+        "projections recomputed"
+    );
     importer.summarize(started.elapsed()).await
 }
 
@@ -133,6 +161,8 @@ pub(crate) struct Importer {
     options: ImportOptions,
     source: Source,
     targets: Vec<(Domain, DatabaseConnection)>,
+    /// The importer's own writer on each SQLite target (same order as `targets`).
+    sqlite: Vec<Option<std::sync::Arc<SqliteTarget>>>,
     users: HashMap<i64, Uuid>,
     email_keys: HashMap<String, Uuid>,
     campaigns: HashMap<i64, CampaignRef>,
@@ -159,6 +189,7 @@ pub(crate) struct Importer {
 impl Importer {
     async fn connect(options: ImportOptions, source: Source) -> Result<Self, LegacyError> {
         let mut targets = Vec::new();
+        let mut sqlite_targets = Vec::new();
         for domain in Domain::ALL {
             let url = options.targets.get(domain);
             let connected = if url.starts_with("sqlite:") {
@@ -170,12 +201,17 @@ impl Importer {
                 domain: domain.name(),
                 source,
             })?;
+            let sqlite = SqliteTarget::beside(&db)
+                .await
+                .map_err(Self::write_err(domain))?;
             targets.push((domain, db));
+            sqlite_targets.push(sqlite.map(std::sync::Arc::new));
         }
         Ok(Self {
             options,
             source,
             targets,
+            sqlite: sqlite_targets,
             users: HashMap::new(),
             email_keys: HashMap::new(),
             campaigns: HashMap::new(),
@@ -202,6 +238,15 @@ impl Importer {
         &self.targets[index].1
     }
 
+    /// A transaction on `domain`'s database, through the importer's own SQLite writer
+    /// where the database is a SQLite file.
+    async fn begin(&self, domain: Domain) -> Result<Txn<'_>, LegacyError> {
+        let index = Domain::ALL.iter().position(|d| *d == domain).unwrap_or(0);
+        Txn::begin(&self.targets[index].1, self.sqlite[index].as_ref())
+            .await
+            .map_err(Self::write_err(domain))
+    }
+
     fn write_err(domain: Domain) -> impl Fn(sea_orm::DbErr) -> LegacyError {
         move |source| LegacyError::Write {
             domain: domain.name(),
@@ -211,6 +256,7 @@ impl Importer {
 
     /// One legacy table, batch by batch.
     async fn run<T: LegacyTable>(&mut self) -> Result<(), LegacyError> {
+        let started = std::time::Instant::now();
         let size = self.options.batch_size.max(1);
         let primary = T::DOMAIN;
         let done = state::checkpoints(self.db(primary), T::NAME)
@@ -234,6 +280,12 @@ impl Importer {
             }
             next = self.source.next_id(T::NAME, end).await?;
         }
+        tracing::info!(
+            table = T::NAME,
+            rows = self.read.get(T::NAME).copied().unwrap_or(0),
+            seconds = started.elapsed().as_secs_f64(),
+            "legacy table read and written"
+        );
         Ok(())
     }
 
@@ -248,50 +300,67 @@ impl Importer {
         for note in &batch.notes {
             *self.notes.entry(note).or_default() += 1;
         }
+        // The projections other domains keep, one transaction per domain, written while
+        // the primary transaction fills (on PostgreSQL each is its own server process, so
+        // the domains are written in parallel); the primary commits only after them, so
+        // a batch whose checkpoint is committed always has its projections.
+        let mut secondary: Vec<(Domain, Vec<batch::Rows>)> = Vec::new();
         for (domain, rows) in batch.secondary {
-            let db = self.db(domain);
-            let txn = db.begin().await.map_err(Self::write_err(domain))?;
-            rows.insert
-                .write(&txn, rows.rows)
-                .await
-                .map_err(Self::write_err(domain))?;
-            txn.commit().await.map_err(Self::write_err(domain))?;
+            match secondary.iter_mut().find(|(d, _)| *d == domain) {
+                Some((_, list)) => list.push(rows),
+                None => secondary.push((domain, vec![rows])),
+            }
         }
+        let this = &*self;
+        let projections =
+            futures::future::try_join_all(secondary.into_iter().map(|(domain, list)| async move {
+                let err = Self::write_err(domain);
+                let mut txn = this.begin(domain).await?;
+                for rows in list {
+                    txn.insert(&rows.insert, rows.rows).await.map_err(&err)?;
+                }
+                txn.commit().await.map_err(&err)
+            }));
+        let domain = T::DOMAIN;
+        let err = Self::write_err(domain);
+        let primary = async {
+            let mut txn = this.begin(domain).await?;
+            for rows in batch.primary {
+                txn.insert(&rows.insert, rows.rows).await.map_err(&err)?;
+            }
+            for statement in batch.primary_statements {
+                let values = statement.values.map(|v| v.0).unwrap_or_default();
+                txn.execute(&statement.sql, values).await.map_err(&err)?;
+            }
+            state::record_batch(
+                &mut txn,
+                T::NAME,
+                start,
+                end,
+                row_count,
+                fingerprint,
+                &batch.rejects,
+                &batch.refused_updates,
+                &batch.merges,
+            )
+            .await
+            .map_err(&err)?;
+            Ok::<_, LegacyError>(txn)
+        };
+        let (projections, txn) = futures::future::join(projections, primary).await;
+        projections?;
+        let txn = txn?;
         if self
             .options
             .stop_after_batches
             .is_some_and(|limit| self.batches_written >= limit)
         {
-            // As if killed here: the projections of this batch are written, its rows and
-            // checkpoint are not. The next run must redo it without counting anything twice.
+            // As if killed here: the projections of this batch are committed, its rows and
+            // checkpoint are not (dropped, so rolled back). The next run must redo it
+            // without counting anything twice.
+            drop(txn);
             return Err(LegacyError::Interrupted(self.batches_written));
         }
-        let domain = T::DOMAIN;
-        let err = Self::write_err(domain);
-        let txn = self.db(domain).begin().await.map_err(&err)?;
-        for rows in batch.primary {
-            rows.insert.write(&txn, rows.rows).await.map_err(&err)?;
-        }
-        for mut statement in batch.primary_statements {
-            statement.sql = state::placeholders(&txn, &statement.sql);
-            statement.db_backend = sea_orm::ConnectionTrait::get_database_backend(&txn);
-            sea_orm::ConnectionTrait::execute_raw(&txn, statement)
-                .await
-                .map_err(&err)?;
-        }
-        state::record_batch(
-            &txn,
-            T::NAME,
-            start,
-            end,
-            row_count,
-            fingerprint,
-            &batch.rejects,
-            &batch.refused_updates,
-            &batch.merges,
-        )
-        .await
-        .map_err(&err)?;
         txn.commit().await.map_err(&err)?;
         for merge in &batch.merges {
             self.merged.insert((T::NAME, merge.legacy_id));

@@ -12,6 +12,7 @@ use crate::{
     CampaignRef, ChallengeRef, Importer, LegacyError, ParticipationRef,
     batch::{Insert, Merge, Reject, int, opt_text, text, time},
     clean::Fnv,
+    sink::Txn,
     source::LegacyRow,
 };
 
@@ -101,7 +102,7 @@ pub fn placeholders(db: &impl ConnectionTrait, sql: &str) -> String {
 
 #[allow(clippy::too_many_arguments)]
 pub async fn record_batch(
-    db: &impl ConnectionTrait,
+    db: &mut Txn<'_>,
     table: &'static str,
     start: i64,
     end: i64,
@@ -113,14 +114,10 @@ pub async fn record_batch(
 ) -> Result<(), DbErr> {
     let now = Utc::now();
     // A batch done again (its legacy rows changed) starts from its rows' new verdicts.
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        placeholders(
-            db,
-            "DELETE FROM legacy_import_rejects WHERE legacy_table = ? AND legacy_id >= ? AND legacy_id < ?",
-        ),
-        [Value::from(table), Value::from(start), Value::from(end)],
-    ))
+    db.execute(
+        "DELETE FROM legacy_import_rejects WHERE legacy_table = ? AND legacy_id >= ? AND legacy_id < ?",
+        vec![Value::from(table), Value::from(start), Value::from(end)],
+    )
     .await?;
     let reject_rows = |table: String, list: &[Reject]| -> Vec<Vec<Value>> {
         list.iter()
@@ -147,12 +144,13 @@ pub async fn record_batch(
             "recorded_at",
         ],
     );
-    rejects_insert
-        .write(db, reject_rows(table.to_owned(), rejects))
+    db.insert(&rejects_insert, reject_rows(table.to_owned(), rejects))
         .await?;
-    rejects_insert
-        .write(db, reject_rows(format!("{table}{REFUSED_UPDATE}"), refused))
-        .await?;
+    db.insert(
+        &rejects_insert,
+        reject_rows(format!("{table}{REFUSED_UPDATE}"), refused),
+    )
+    .await?;
     let merge_rows = merges
         .iter()
         .map(|m| {
@@ -167,26 +165,24 @@ pub async fn record_batch(
             ]
         })
         .collect();
-    Insert::new("legacy_import_merges", MERGE_COLUMNS)
-        .ignore(&["legacy_table", "legacy_id"])
-        .write(db, merge_rows)
-        .await?;
-    Insert::new("legacy_import_batches", BATCH_COLUMNS)
-        .upsert(
-            &["legacy_table", "range_start"],
-            &["row_count", "fingerprint", "imported_at"],
-        )
-        .write(
-            db,
-            vec![vec![
-                text(table),
-                int(start),
-                int(row_count as i64),
-                int(fingerprint as i64),
-                time(now),
-            ]],
-        )
-        .await
+    let merges_insert =
+        Insert::new("legacy_import_merges", MERGE_COLUMNS).ignore(&["legacy_table", "legacy_id"]);
+    db.insert(&merges_insert, merge_rows).await?;
+    let batches_insert = Insert::new("legacy_import_batches", BATCH_COLUMNS).upsert(
+        &["legacy_table", "range_start"],
+        &["row_count", "fingerprint", "imported_at"],
+    );
+    db.insert(
+        &batches_insert,
+        vec![vec![
+            text(table),
+            int(start),
+            int(row_count as i64),
+            int(fingerprint as i64),
+            time(now),
+        ]],
+    )
+    .await
 }
 
 async fn query(db: &impl ConnectionTrait, sql: &str) -> Result<Vec<sea_orm::QueryResult>, DbErr> {

@@ -9,6 +9,7 @@ pub mod challenges;
 pub mod donations;
 mod inbox;
 pub mod legacy_import;
+pub mod legacy_import_deferred;
 mod outbox;
 pub mod reports;
 pub mod users;
@@ -41,6 +42,7 @@ migrator!(
         users::m0002_inbox::Migration,
         outbox::Migration,
         legacy_import::Migration,
+        legacy_import_deferred::Migration,
     ]
 );
 migrator!(
@@ -51,6 +53,7 @@ migrator!(
         campaigns::m0001_campaigns::Migration,
         outbox::Migration,
         legacy_import::Migration,
+        legacy_import_deferred::Migration,
     ]
 );
 migrator!(
@@ -61,6 +64,7 @@ migrator!(
         challenges::m0001_challenges::Migration,
         outbox::Migration,
         legacy_import::Migration,
+        legacy_import_deferred::Migration,
     ]
 );
 migrator!(
@@ -71,6 +75,7 @@ migrator!(
         donations::m0001_donations::Migration,
         outbox::Migration,
         legacy_import::Migration,
+        legacy_import_deferred::Migration,
     ]
 );
 migrator!(
@@ -81,5 +86,6 @@ migrator!(
         reports::m0001_reports::Migration,
         outbox::Migration,
         legacy_import::Migration,
+        legacy_import_deferred::Migration,
     ]
 );

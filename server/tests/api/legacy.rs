@@ -398,11 +398,59 @@ async fn assert_legacy_logins(server: &TestServer) {
     users.close().await.unwrap();
 }
 
+/// Every index of the five domain databases, by database, and the count of indexes the
+/// importer deferred and has not built yet.
+async fn indexes(server: &TestServer) -> (Vec<String>, i64) {
+    let urls = server.database_urls();
+    let mut names = Vec::new();
+    let mut pending = 0;
+    for (domain, url) in [
+        ("users", &urls.users),
+        ("campaigns", &urls.campaigns),
+        ("challenges", &urls.challenges),
+        ("donations", &urls.donations),
+        ("reports", &urls.reports),
+    ] {
+        let db = connect(url).await;
+        let sql = match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            }
+            _ => "SELECT name FROM sqlite_master WHERE type = 'index'",
+        };
+        for row in query(&db, sql).await {
+            names.push(format!(
+                "{domain}.{}",
+                row.try_get_by_index::<String>(0).unwrap()
+            ));
+        }
+        let count = query(&db, "SELECT COUNT(*) FROM legacy_import_deferred_indexes").await;
+        pending += count[0].try_get_by_index::<i64>(0).unwrap();
+        db.close().await.unwrap();
+    }
+    names.sort();
+    (names, pending)
+}
+
+/// The importer built again every index it deferred for its first load.
+async fn assert_all_indexes_built(server: &TestServer, backend: Backend) {
+    let fresh = TestServer::start(backend).await;
+    let (expected, _) = indexes(&fresh).await;
+    let (built, pending) = indexes(server).await;
+    assert_eq!(pending, 0, "indexes still deferred");
+    assert_eq!(
+        built, expected,
+        "the indexes differ from a fresh database's"
+    );
+    assert!(built.iter().any(|n| n == "donations.ledger_account"));
+}
+
 /// Import, import again (nothing changes), log in as migrated users, compare totals.
-async fn full_import(server: TestServer, legacy: &Legacy, source_url: &str) {
+async fn full_import(server: TestServer, legacy: &Legacy, source_url: &str, backend: Backend) {
     let first = import(legacy.options(&server, source_url)).await;
     assert_balanced(&first);
     assert!(first.batches_written > 0);
+    assert_all_indexes_built(&server, backend).await;
     let rejects = std::fs::read_to_string(legacy.dir.join("rejects.jsonl")).unwrap();
     let rejected: i64 = first.tables.iter().map(|t| t.rejected).sum();
     assert_eq!(
@@ -451,7 +499,7 @@ async fn sqlite_source_into_sqlite_for_several_seeds() {
     for seed in [2022, 7] {
         let legacy = Legacy::generate(seed);
         let server = TestServer::start(Backend::Embedded).await;
-        full_import(server, &legacy, &legacy.sqlite_url()).await;
+        full_import(server, &legacy, &legacy.sqlite_url(), Backend::Embedded).await;
     }
 }
 
@@ -462,7 +510,7 @@ async fn sqlite_source_into_postgres() {
     }
     let legacy = Legacy::generate(31);
     let server = TestServer::start(Backend::Servers).await;
-    full_import(server, &legacy, &legacy.sqlite_url()).await;
+    full_import(server, &legacy, &legacy.sqlite_url(), Backend::Servers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -473,7 +521,7 @@ async fn postgres_source_into_postgres() {
     let legacy = Legacy::generate(11);
     let copy = PostgresCopy::load(&legacy).await;
     let server = TestServer::start(Backend::Servers).await;
-    full_import(server, &legacy, &copy.url).await;
+    full_import(server, &legacy, &copy.url, Backend::Servers).await;
     copy.drop_database().await;
 }
 
@@ -492,9 +540,12 @@ async fn an_interrupted_run_resumes_to_the_same_result() {
         matches!(stopped, Err(LegacyError::Interrupted(12))),
         "{stopped:?}"
     );
+    let (_, pending) = indexes(&server).await;
+    assert!(pending > 0, "the first load deferred no index");
     options.stop_after_batches = None;
     let resumed = import(options).await;
     assert_balanced(&resumed);
+    assert_all_indexes_built(&server, Backend::Embedded).await;
     assert_eq!(resumed.batches_unchanged, 12, "{resumed}");
     // Batch size differs from the reference (and so do the checkpoints): compare the rest.
     let without_batches = |s: Vec<(String, String)>| {
