@@ -83,10 +83,17 @@ fn wrk_rps(v: &Value) -> (Option<f64>, String) {
     let requests = v["requests"].as_f64();
     let seconds = v["duration_us"].as_f64().map(|us| us / 1e6);
     let rps = ratio(requests, seconds);
-    let note = format!(
+    let mut note = format!(
         "wrk, {} bodies checked, {} bad, {} non-2xx, {} socket errors",
         v["checked"], v["bad_bodies"], v["non2xx"], v["socket_errors"]
     );
+    // Which answers came from the response cache (`X-Cache`), so a cached figure is
+    // never mistaken for the resolvers' speed.
+    let hits = v["cache_hits"].as_u64().unwrap_or(0);
+    let misses = v["cache_misses"].as_u64().unwrap_or(0);
+    if hits + misses > 0 {
+        note.push_str(&format!("; response cache: {hits} hits, {misses} misses"));
+    }
     (rps, note)
 }
 

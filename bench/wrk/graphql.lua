@@ -16,11 +16,16 @@ end
 function init(args)
   checked = 0
   bad = 0
+  hits = 0
+  misses = 0
   sample = ""
 end
 
 function response(status, headers, body)
   checked = checked + 1
+  -- The response cache says which answers it served (anonymous queries only).
+  local cache = headers["x-cache"] or headers["X-Cache"]
+  if cache == "HIT" then hits = hits + 1 elseif cache == "MISS" then misses = misses + 1 end
   if status ~= 200 or not body:find('"data":', 1, true) or body:find('"errors":', 1, true) then
     bad = bad + 1
     if sample == "" then sample = body:sub(1, 300) end
@@ -28,16 +33,18 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local c, b, s = 0, 0, ""
+  local c, b, h, m, s = 0, 0, 0, 0, ""
   for _, t in ipairs(threads) do
     c = c + t:get("checked")
     b = b + t:get("bad")
+    h = h + t:get("hits")
+    m = m + t:get("misses")
     if s == "" then s = t:get("sample") end
   end
   local e = summary.errors
   io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"checked":%d,"bad_bodies":%d,"non2xx":%d,"socket_errors":%d,"p50_us":%d,"p99_us":%d,"p999_us":%d}\n',
-    summary.requests, summary.duration, c, b, e.status, e.connect + e.read + e.write + e.timeout,
+    'WRKJSON {"requests":%d,"duration_us":%d,"checked":%d,"bad_bodies":%d,"cache_hits":%d,"cache_misses":%d,"non2xx":%d,"socket_errors":%d,"p50_us":%d,"p99_us":%d,"p999_us":%d}\n',
+    summary.requests, summary.duration, c, b, h, m, e.status, e.connect + e.read + e.write + e.timeout,
     latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
   if b > 0 then io.stderr:write("wrk: a bad body: " .. s .. "\n") end
 end
