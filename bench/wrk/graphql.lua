@@ -24,8 +24,9 @@ end
 function response(status, headers, body)
   checked = checked + 1
   -- The response cache says which answers it served (anonymous queries only).
-  local cache = headers["x-cache"] or headers["X-Cache"]
-  if cache == "HIT" then hits = hits + 1 elseif cache == "MISS" then misses = misses + 1 end
+  local cache = string.lower(headers["x-cache"] or headers["X-Cache"] or "")
+  if cache == "hit" or cache == "hit-shared" then hits = hits + 1
+  elseif cache == "miss" then misses = misses + 1 end
   if status ~= 200 or not body:find('"data":', 1, true) or body:find('"errors":', 1, true) then
     bad = bad + 1
     if sample == "" then sample = body:sub(1, 300) end

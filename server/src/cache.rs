@@ -34,6 +34,10 @@ use tokio::sync::Notify;
 
 use crate::redis_link::RedisLink;
 
+/// How long an expired answer of the current generation is still served while one
+/// caller computes its successor.
+const REFRESH_GRACE: Duration = Duration::from_secs(1);
+
 /// Answers larger than this are not worth a slot (a page is a few KiB).
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -205,13 +209,19 @@ impl ResponseCache {
         let ticket = self.ticket();
         {
             let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            match entries.get(key) {
-                Some(entry)
-                    if entry.generation == ticket.local && entry.expires > Instant::now() =>
-                {
+            let now = Instant::now();
+            match entries.get_mut(key) {
+                Some(entry) if entry.generation == ticket.local && entry.expires > now => {
                     metrics::counter!("gerak_cache_total", "result" => "hit", "layer" => "local")
                         .increment(1);
                     return Some((entry.body.clone(), Layer::Local));
+                }
+                Some(entry) if entry.generation == ticket.local => {
+                    // Expired, but nothing changed since it was computed: this caller
+                    // computes it again, and the callers that come meanwhile keep getting
+                    // it for a moment longer, instead of all computing it at once (at
+                    // 1,000 req/s that herd was the campaign page's p99).
+                    entry.expires = now + self.ttl.min(REFRESH_GRACE);
                 }
                 Some(_) => {
                     entries.pop(key);

@@ -1,9 +1,9 @@
 use clap::Parser;
 use gerak_server::cli::{Cli, run};
 
-/// mimalloc instead of glibc's malloc: the legacy import moves millions of small strings
-/// between its thread and SQLite's worker thread, and glibc spent most of the import's
-/// CPU consolidating its free lists.
+/// mimalloc instead of glibc's malloc: cached pages are ~20% faster and the legacy import
+/// 12–30% faster. Built without transparent huge pages (`no_thp` in Cargo.toml): with
+/// them an idle server held 52 MB instead of 24.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -282,3 +282,28 @@ async fn instances_share_answers_and_forgetting_through_redis() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_answer_is_computed_again_by_one_caller_only() {
+    let server = TestServer::start_with(Backend::Embedded, &["--cache-ttl", "1"]).await;
+    let query = "{ campaigns(first: 5) { totalCount } }";
+    let (_, first) = read(&server, query, &json!({}), None).await;
+    assert_eq!(first.as_deref(), Some("miss"));
+    let (_, second) = read(&server, query, &json!({}), None).await;
+    assert_eq!(second.as_deref(), Some("hit"));
+
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // Everyone asks at once just after the TTL: one computes, the others are answered
+    // with the answer of the same generation meanwhile (nothing changed).
+    let no_variables = json!({});
+    let answers =
+        futures::future::join_all((0..20).map(|_| read(&server, query, &no_variables, None))).await;
+    for (body, _) in &answers {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let misses = answers
+        .iter()
+        .filter(|(_, cache)| cache.as_deref() == Some("miss"))
+        .count();
+    assert_eq!(misses, 1, "{answers:?}");
+}
