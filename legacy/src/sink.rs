@@ -17,7 +17,10 @@ use sea_orm::{
     sqlx,
 };
 
-use crate::{batch::Insert, state::placeholders};
+use crate::{
+    batch::Insert,
+    state::{dollar_placeholders, placeholders},
+};
 
 /// A SQLite target opened for the import's writes.
 pub struct SqliteTarget {
@@ -33,18 +36,7 @@ impl SqliteTarget {
         if db.get_database_backend() != DbBackend::Sqlite {
             return Ok(None);
         }
-        let rows = db
-            .query_all_raw(Statement::from_string(
-                db.get_database_backend(),
-                "PRAGMA database_list".to_owned(),
-            ))
-            .await?;
-        let file = rows.iter().find_map(|row| {
-            let name: String = row.try_get_by_index(1).ok()?;
-            let file: String = row.try_get_by_index(2).ok()?;
-            (name == "main" && !file.is_empty()).then_some(file)
-        });
-        let Some(file) = file else {
+        let Some(file) = sqlite_file(db).await? else {
             return Ok(None);
         };
         let connection = rusqlite::Connection::open(&file).map_err(sqlite_err)?;
@@ -75,7 +67,22 @@ impl SqliteTarget {
     }
 }
 
-fn sqlite_err(err: rusqlite::Error) -> DbErr {
+/// The file a SQLite connection has open (`None` for an in-memory database).
+pub(crate) async fn sqlite_file(db: &DatabaseConnection) -> Result<Option<String>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA database_list".to_owned(),
+        ))
+        .await?;
+    Ok(rows.iter().find_map(|row| {
+        let name: String = row.try_get_by_index(1).ok()?;
+        let file: String = row.try_get_by_index(2).ok()?;
+        (name == "main" && !file.is_empty()).then_some(file)
+    }))
+}
+
+pub(crate) fn sqlite_err(err: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("SQLite: {err}"))
 }
 
@@ -355,20 +362,4 @@ fn bind_one(query: PgQuery<'_>, value: Value) -> Result<PgQuery<'_>, DbErr> {
 
 fn unsupported(value: &Value) -> DbErr {
     DbErr::Custom(format!("the importer does not write values like {value:?}"))
-}
-
-/// `?` placeholders as `$1`, `$2`, … (the importer's SQL has no `?` in literals).
-fn dollar_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

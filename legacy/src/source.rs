@@ -15,28 +15,19 @@ use crate::LegacyError;
 async fn open_sqlite_reader(
     db: &DatabaseConnection,
 ) -> Result<Option<std::sync::Mutex<rusqlite::Connection>>, LegacyError> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "PRAGMA database_list".to_owned(),
-        ))
+    let file = crate::sink::sqlite_file(db)
         .await
         .map_err(LegacyError::Source)?;
-    let file = rows.iter().find_map(|row| {
-        let name: String = row.try_get_by_index(1).ok()?;
-        let file: String = row.try_get_by_index(2).ok()?;
-        (name == "main" && !file.is_empty()).then_some(file)
-    });
     let Some(file) = file else {
         return Ok(None);
     };
     let flags =
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = rusqlite::Connection::open_with_flags(&file, flags)
-        .map_err(|err| LegacyError::Source(sea_orm::DbErr::Custom(format!("SQLite: {err}"))))?;
+    let open_err = |err| LegacyError::Source(crate::sink::sqlite_err(err));
+    let connection = rusqlite::Connection::open_with_flags(&file, flags).map_err(open_err)?;
     connection
         .busy_timeout(Duration::from_secs(30))
-        .map_err(|err| LegacyError::Source(sea_orm::DbErr::Custom(format!("SQLite: {err}"))))?;
+        .map_err(open_err)?;
     Ok(Some(std::sync::Mutex::new(connection)))
 }
 

@@ -86,6 +86,11 @@ pub fn placeholders(db: &impl ConnectionTrait, sql: &str) -> String {
     if db.get_database_backend() != sea_orm::DbBackend::Postgres {
         return sql.to_owned();
     }
+    dollar_placeholders(sql)
+}
+
+/// `?` placeholders as `$1`, `$2`, … (the importer's SQL has no `?` in literals).
+pub fn dollar_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut n = 0;
     for c in sql.chars() {
