@@ -149,7 +149,11 @@ impl Domains {
             crate::challenges::wants,
         ));
         let donations = start!(Domain::Donations, DonationsHandle, |db, outbox| {
-            DonationsService { db, outbox }
+            DonationsService {
+                db,
+                outbox,
+                payments: Default::default(),
+            }
         });
         consumers.push(spawn_consumer(
             Domain::Donations,

@@ -28,6 +28,7 @@ use gerak_actors::Domains;
 pub use auth::Auth;
 pub use error::{ApiError, ApiResult, FieldError, FieldResult};
 pub use limits::Limits;
+pub use loaders::in_passes;
 pub use persisted::{LocalStore, PersistedStore, Safelist};
 pub use privacy::mask_email;
 pub use throttle::{Limiter, RequestMeta, Throttle, Verdict};
@@ -132,9 +133,10 @@ pub fn prepare(domains: &Domains, mut request: Request, auth: Auth, meta: Reques
     request
 }
 
-/// How long a loader waits for more keys before it sends its batch. Sibling fields are
-/// resolved in one pass, so their keys are all in by the time the timer thread fires; the
-/// library's default (1 ms) would add a millisecond to every level of every request.
+/// How long a loader waits for more keys before it sends its batch: nothing, since a
+/// fetch starts only after the poll that resolved the sibling fields (`loaders::in_passes`).
+/// The library's default (1 ms) added a millisecond to every level of every request
+/// (`me` took 1.5 ms, 0.4 ms without).
 const LOADER_WINDOW: std::time::Duration = std::time::Duration::ZERO;
 
 fn insert_loaders(data: &mut Data, domains: &Domains, cache: bool) {
@@ -142,7 +144,7 @@ fn insert_loaders(data: &mut Data, domains: &Domains, cache: bool) {
     where
         DataLoader<L>: Send + Sync + 'static,
     {
-        let loader = DataLoader::new(loader, tokio::spawn).delay(LOADER_WINDOW);
+        let loader = DataLoader::new(loader, loaders::spawn_fetch).delay(LOADER_WINDOW);
         loader.enable_all_cache(cache);
         data.insert(loader);
     }

@@ -108,6 +108,8 @@ async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
     let domains = app::start_domains(&config).await.unwrap();
     let app::FrontDoorParts { front, limiter, .. } = app::front_door(&config).unwrap();
     let schema = gerak_schema::build(domains.clone(), &config.limits, front);
+    let admission =
+        gerak_server::admission::Admission::new(config.max_in_flight, config.queue_timeout);
     let state = http::AppState {
         config: std::sync::Arc::new(config),
         domains,
@@ -116,6 +118,7 @@ async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
         limiter: limiter.clone(),
         // Measures execution and refusal, not the response cache.
         cache: None,
+        admission: std::sync::Arc::new(admission),
     };
     (http::router(state), limiter)
 }

@@ -17,8 +17,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use crate::{
-    cache::ResponseCache, config::Config, http, persisted::RedisStore, ratelimit::RateLimiter,
-    redis_link::RedisLink,
+    admission::Admission, cache::ResponseCache, config::Config, http, persisted::RedisStore,
+    ratelimit::RateLimiter, redis_link::RedisLink,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +110,7 @@ pub async fn serve(
         metrics: metrics_handle(),
         limiter,
         cache,
+        admission: Arc::new(Admission::new(config.max_in_flight, config.queue_timeout)),
     };
     let addr = listener.local_addr().map_err(ServeError::Http)?;
     started(domains.clone(), addr);

@@ -166,6 +166,23 @@ pub struct Settings {
     /// any change forgets it sooner. 0 turns the response cache off.
     #[arg(long, env = "GERAK_CACHE_TTL", default_value_t = 5, global = true)]
     pub cache_ttl: u64,
+    /// GraphQL operations executing at once (each instance); more wait their turn.
+    #[arg(
+        long,
+        env = "GERAK_MAX_IN_FLIGHT",
+        default_value_t = 256,
+        global = true
+    )]
+    pub max_in_flight: usize,
+    /// Milliseconds an operation may wait for its turn before it is refused with
+    /// UNAVAILABLE (HTTP 503, Retry-After: 1).
+    #[arg(
+        long,
+        env = "GERAK_QUEUE_TIMEOUT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub queue_timeout_ms: u64,
     /// Answers the in-memory response cache keeps (each instance).
     #[arg(
         long,
@@ -329,6 +346,9 @@ pub struct Config {
     /// Response cache: how long an answer lives (zero: off) and how many are kept.
     pub cache_ttl: Duration,
     pub cache_capacity: usize,
+    /// Admission: operations executing at once, and how long others wait their turn.
+    pub max_in_flight: usize,
+    pub queue_timeout: Duration,
     pub safelist: Option<Arc<Safelist>>,
     pub graphiql: bool,
     pub auto_hide_reports: u64,
@@ -362,6 +382,8 @@ impl std::fmt::Debug for Config {
             .field("postgres_pool", &self.postgres_pool)
             .field("cache_ttl", &self.cache_ttl)
             .field("cache_capacity", &self.cache_capacity)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("queue_timeout", &self.queue_timeout)
             .field("safelist", &self.safelist.as_ref().map(|s| s.len()))
             .finish_non_exhaustive()
     }
@@ -445,6 +467,8 @@ impl Config {
             postgres_pool: settings.postgres_pool.clamp(1, 1000),
             cache_ttl: Duration::from_secs(settings.cache_ttl),
             cache_capacity: settings.cache_capacity.max(1),
+            max_in_flight: settings.max_in_flight.max(1),
+            queue_timeout: Duration::from_millis(settings.queue_timeout_ms),
             safelist,
             graphiql: settings.graphiql.unwrap_or(!production),
             auto_hide_reports: settings.auto_hide_reports.max(1),

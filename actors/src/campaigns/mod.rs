@@ -8,7 +8,7 @@ mod slug;
 pub use messages::*;
 pub use service::CampaignsService;
 
-use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+use crate::runtime::{ApplyEvent, ApplyEvents, Domain, domain_handle, route_messages};
 
 route_messages!(CampaignsService {
     CreateCampaign => create,
@@ -18,6 +18,7 @@ route_messages!(CampaignsService {
     FindCampaignBySlug => find_by_slug,
     ListCampaigns => list,
     ApplyEvent => apply,
+    ApplyEvents => apply_all,
 });
 
 domain_handle!(
@@ -30,6 +31,7 @@ domain_handle!(
         find_by_slug: FindCampaignBySlug,
         list: ListCampaigns,
         apply: ApplyEvent,
+        apply_all: ApplyEvents,
     }
 );
 

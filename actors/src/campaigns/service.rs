@@ -18,8 +18,8 @@ use crate::{
     db::{DomainDb, Order},
     money::{Currency, Money},
     runtime::{
-        ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money as money,
-        event_text as text,
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with,
+        event_money as money, event_text as text,
     },
     validate::{MAX_DESCRIPTION, MAX_TITLE, optional_url, period, required_text, search_pattern},
 };
@@ -290,26 +290,53 @@ impl CampaignsService {
         })
     }
 
-    /// Keeps the projections: participants, donors, raised, and moderation's hiding.
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
+        self.apply_all(ApplyEvents(vec![event])).await
+    }
+
+    /// Keeps the projections: participants, donors, raised, and moderation's hiding. All
+    /// the events in one transaction, and one progress event per campaign they changed,
+    /// with its totals after all of them.
+    pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
         let txn = self
             .db
             .write
             .begin()
             .await
             .map_err(|e| self.db.map_err(e))?;
-        if !claim(&txn, &event).await.map_err(|e| self.db.map_err(e))? {
-            return Ok(());
+        let mut changed: Vec<String> = Vec::new();
+        for event in &events {
+            if !claim(&txn, event).await.map_err(|e| self.db.map_err(e))? {
+                continue;
+            }
+            if let Some(campaign_id) = self.apply_in(&txn, event).await?
+                && !changed.contains(&campaign_id)
+            {
+                changed.push(campaign_id);
+            }
         }
+        let mut progress = Vec::with_capacity(changed.len());
+        for campaign_id in &changed {
+            progress.extend(self.progress(&txn, campaign_id).await?);
+        }
+        commit_with(&self.db, &self.outbox, txn, progress).await
+    }
+
+    /// Applies one event in `txn`; returns the campaign whose totals it changed.
+    async fn apply_in(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Event,
+    ) -> Result<Option<String>, DomainError> {
         let data = &event.data;
         let changed = match event.kind.as_str() {
             "challenges.participation_joined" => {
                 let campaign_id = text(data, "campaignId")?;
                 let added = self
-                    .add_member(&txn, campaign_id, text(data, "userId")?, "participant")
+                    .add_member(txn, campaign_id, text(data, "userId")?, "participant")
                     .await?;
                 if added {
-                    self.bump(&txn, campaign_id, campaign::Column::ParticipantCount, 1)
+                    self.bump(txn, campaign_id, campaign::Column::ParticipantCount, 1)
                         .await?;
                 }
                 Some(campaign_id.to_owned())
@@ -317,11 +344,11 @@ impl CampaignsService {
             "donations.donation_paid" => {
                 let campaign_id = text(data, "campaignId")?;
                 let amount = money(data, "amount")?;
-                self.add_raised(&txn, campaign_id, amount).await?;
+                self.add_raised(txn, campaign_id, amount).await?;
                 if let Some(donor) = data.get("donorId").and_then(|v| v.as_str())
-                    && self.add_member(&txn, campaign_id, donor, "donor").await?
+                    && self.add_member(txn, campaign_id, donor, "donor").await?
                 {
-                    self.bump(&txn, campaign_id, campaign::Column::DonorCount, 1)
+                    self.bump(txn, campaign_id, campaign::Column::DonorCount, 1)
                         .await?;
                 }
                 Some(campaign_id.to_owned())
@@ -330,7 +357,7 @@ impl CampaignsService {
                 let campaign_id = text(data, "campaignId")?;
                 let refunded = money(data, "refundedNow")?;
                 self.add_raised(
-                    &txn,
+                    txn,
                     campaign_id,
                     Money::new(-refunded.minor, refunded.currency),
                 )
@@ -344,18 +371,14 @@ impl CampaignsService {
                 campaign::Entity::update_many()
                     .col_expr(campaign::Column::Hidden, Expr::value(hidden))
                     .filter(campaign::Column::Id.eq(text(data, "targetId")?))
-                    .exec(&txn)
+                    .exec(txn)
                     .await
                     .map_err(|e| self.db.map_err(e))?;
                 None
             }
             _ => None,
         };
-        let mut events = Vec::new();
-        if let Some(campaign_id) = changed {
-            events.extend(self.progress(&txn, &campaign_id).await?);
-        }
-        commit_with(&self.db, &self.outbox, txn, events).await
+        Ok(changed)
     }
 
     /// The campaign's totals as they are in `txn`, as a `campaign_progress` event.

@@ -7,7 +7,7 @@ mod service;
 pub use messages::*;
 pub use service::ChallengesService;
 
-use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+use crate::runtime::{ApplyEvent, ApplyEvents, Domain, domain_handle, route_messages};
 
 route_messages!(ChallengesService {
     CreateChallenge => create,
@@ -24,6 +24,7 @@ route_messages!(ChallengesService {
     ParticipationsOfUser => of_user,
     Leaderboards => leaderboards,
     ApplyEvent => apply,
+    ApplyEvents => apply_all,
 });
 
 domain_handle!(
@@ -43,6 +44,7 @@ domain_handle!(
         of_user: ParticipationsOfUser,
         leaderboards: Leaderboards,
         apply: ApplyEvent,
+        apply_all: ApplyEvents,
     }
 );
 

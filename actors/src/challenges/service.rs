@@ -19,7 +19,9 @@ use crate::{
     bus::Event,
     db::{DomainDb, KeysetPage, Order},
     money::{Currency, Money},
-    runtime::{ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_text},
+    runtime::{
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_text,
+    },
     validate::{MAX_DESCRIPTION, MAX_TITLE, https_url, optional_text, period, required_text},
 };
 
@@ -558,6 +560,14 @@ impl ChallengesService {
     }
 
     /// Moderation hides and restores challenges and submissions.
+    /// Several events, each in its own transaction (in order; a retry skips those applied).
+    pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
+        for event in events {
+            self.clone().apply(ApplyEvent(event)).await?;
+        }
+        Ok(())
+    }
+
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
         let txn = self
             .db

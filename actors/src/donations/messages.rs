@@ -40,6 +40,46 @@ pub struct Donation {
     pub paid_at: Option<DateTime<Utc>>,
 }
 
+impl Donation {
+    /// The donation as its event describes it (the data of `donations.donation_*`), so
+    /// that live listeners need not ask the domain again; `None` for an event written
+    /// before events carried every field.
+    pub fn from_event(data: &serde_json::Value) -> Option<Donation> {
+        let text = |field: &str| data.get(field)?.as_str().map(str::to_owned);
+        let money = |field: &str| {
+            let value = data.get(field)?;
+            Money::parse(
+                field,
+                value.get("amount")?.as_str()?,
+                value.get("currency")?.as_str()?,
+            )
+            .ok()
+        };
+        fn parse<T: serde::de::DeserializeOwned>(
+            data: &serde_json::Value,
+            field: &str,
+        ) -> Option<T> {
+            T::deserialize(data.get(field)?).ok()
+        }
+        Some(Donation {
+            id: text("donationId")?,
+            legacy_id: parse(data, "legacyId")?,
+            kind: parse(data, "kind")?,
+            status: parse(data, "status")?,
+            amount: money("amount")?,
+            refunded: money("refunded")?,
+            donor_id: parse(data, "donorId")?,
+            anonymous: data.get("anonymous")?.as_bool()?,
+            campaign_id: text("campaignId")?,
+            challenge_id: parse(data, "challengeId")?,
+            participation_id: parse(data, "participationId")?,
+            payment_ref: text("paymentRef")?,
+            created_at: parse(data, "createdAt")?,
+            paid_at: parse(data, "paidAt")?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DonationPage {
     pub donations: Vec<Donation>,

@@ -1,6 +1,7 @@
 //! The donations domain: direct gifts and their payments, sponsor matches for approved
 //! actions, refunds, and the double-entry ledger behind account statements.
 
+mod group_commit;
 mod messages;
 #[cfg(test)]
 mod properties;
@@ -9,7 +10,7 @@ mod service;
 pub use messages::*;
 pub use service::DonationsService;
 
-use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+use crate::runtime::{ApplyEvent, ApplyEvents, Domain, domain_handle, route_messages};
 
 route_messages!(DonationsService {
     Donate => donate,
@@ -20,6 +21,7 @@ route_messages!(DonationsService {
     GetStatement => statement,
     LedgerTotals => totals,
     ApplyEvent => apply,
+    ApplyEvents => apply_all,
 });
 
 domain_handle!(
@@ -33,6 +35,7 @@ domain_handle!(
         statement: GetStatement,
         totals: LedgerTotals,
         apply: ApplyEvent,
+        apply_all: ApplyEvents,
     }
 );
 

@@ -74,6 +74,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let service = DonationsService {
         db,
         outbox: crate::runtime::Outbox::default(),
+        payments: Default::default(),
     };
     let idr = Currency::parse("currency", "IDR").map_err(|e| TestCaseError::fail(e.to_string()))?;
     let campaigns = ["c0", "c1"].map(|c| format!("0193c1a2-0000-7000-8000-00000000000{}", &c[1..]));

@@ -19,7 +19,8 @@ use crate::{
     db::{DomainDb, Order},
     money::{Currency, Money},
     runtime::{
-        ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money, event_text,
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_money,
+        event_text,
     },
 };
 
@@ -30,6 +31,7 @@ const EXTERNAL: (&str, &str) = ("EXTERNAL", "payments");
 pub struct DonationsService {
     pub(crate) db: DomainDb,
     pub(crate) outbox: Outbox,
+    pub(crate) payments: super::group_commit::PaymentQueue,
 }
 
 impl DomainService for DonationsService {
@@ -41,7 +43,7 @@ impl DomainService for DonationsService {
 }
 
 /// One leg of a movement: (owner type, owner id, signed amount, description).
-type Leg<'a> = (&'a str, &'a str, i64, String);
+pub(super) type Leg<'a> = (&'a str, &'a str, i64, String);
 
 impl DonationsService {
     pub async fn donate(self, msg: Donate) -> Result<Donation, DomainError> {
@@ -88,9 +90,10 @@ impl DonationsService {
         // Checked before the database sees it: a NUL byte is an error there, not a miss.
         let payment_ref =
             crate::validate::required_text("input.paymentRef", &msg.payment_ref, 200)?;
+        // Read outside the writer: the write below is conditional on the status anyway.
         let row = donation::Entity::find()
             .filter(donation::Column::PaymentRef.eq(payment_ref))
-            .one(&self.db.write)
+            .one(&self.db.read)
             .await
             .map_err(|e| self.db.map_err(e))?
             .ok_or_else(|| DomainError::not_found("donation with this paymentRef"))?;
@@ -106,73 +109,8 @@ impl DonationsService {
             // Applied before: the same answer again changes nothing.
             return to_donation(row);
         }
-        let txn = self.begin().await?;
-        let now = Utc::now();
-        let status = if msg.succeeded {
-            donation::DonationStatus::Paid
-        } else {
-            donation::DonationStatus::Failed
-        };
-        let mut update = donation::Entity::update_many()
-            .col_expr(donation::Column::Status, Expr::value(status))
-            .col_expr(donation::Column::UpdatedAt, Expr::value(now));
-        if msg.succeeded {
-            update = update.col_expr(donation::Column::PaidAt, Expr::value(now));
-        }
-        let moved = update
-            .filter(donation::Column::Id.eq(row.id.clone()))
-            .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
-            .exec(&txn)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        if moved.rows_affected != 1 {
-            drop(txn);
-            return to_donation(self.existing(&row.id).await?);
-        }
-        if msg.succeeded {
-            let donor = row.donor_id.clone().unwrap_or_default();
-            let x = row.amount_minor;
-            self.post(
-                &txn,
-                &row,
-                &[
-                    (
-                        EXTERNAL.0,
-                        EXTERNAL.1,
-                        -x,
-                        format!("Payment {} received", row.payment_ref),
-                    ),
-                    (
-                        "USER",
-                        &donor,
-                        x,
-                        format!("Payment {} received", row.payment_ref),
-                    ),
-                    ("USER", &donor, -x, "Donation to a campaign".to_owned()),
-                    (
-                        "CAMPAIGN",
-                        &row.campaign_id,
-                        x,
-                        "Donation received".to_owned(),
-                    ),
-                ],
-            )
-            .await?;
-        }
-        let updated = donation::Entity::find_by_id(row.id.clone())
-            .one(&txn)
-            .await
-            .map_err(|e| self.db.map_err(e))?
-            .ok_or_else(|| DomainError::not_found("donation"))?;
-        let donation = to_donation(updated)?;
-        let kind = if msg.succeeded {
-            "donation_paid"
-        } else {
-            "donation_failed"
-        };
-        self.commit_with(txn, vec![donation_event(kind, &donation, json!({}))])
-            .await?;
-        Ok(donation)
+        let recorded = self.payments.record(&self, row, msg.succeeded).await?;
+        to_donation(recorded)
     }
 
     pub async fn refund(self, msg: RefundDonation) -> Result<Donation, DomainError> {
@@ -291,6 +229,14 @@ impl DonationsService {
     }
 
     /// A sponsor match for each approved action within its challenge's quota.
+    /// Several events, each in its own transaction (in order; a retry skips those applied).
+    pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
+        for event in events {
+            self.clone().apply(ApplyEvent(event)).await?;
+        }
+        Ok(())
+    }
+
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
         let data = &event.data;
         let participation_id = event_text(data, "participationId")?.to_owned();
@@ -549,36 +495,14 @@ impl DonationsService {
         donation: &donation::Model,
         legs: &[Leg<'_>],
     ) -> Result<(), DomainError> {
-        if legs.iter().map(|l| l.2).sum::<i64>() != 0 {
-            return Err(DomainError::Internal(
-                "an unbalanced ledger movement was refused".to_owned(),
-            ));
-        }
-        let movement_id = uuid::Uuid::now_v7().to_string();
-        let now = Utc::now();
-        let rows = legs
-            .iter()
-            .map(
-                |(owner_type, owner_id, amount, description)| ledger_entry::ActiveModel {
-                    id: Set(uuid::Uuid::now_v7().to_string()),
-                    movement_id: Set(movement_id.clone()),
-                    owner_type: Set((*owner_type).to_owned()),
-                    owner_id: Set((*owner_id).to_owned()),
-                    currency: Set(donation.currency.clone()),
-                    amount_minor: Set(*amount),
-                    donation_id: Set(Some(donation.id.clone())),
-                    description: Set(description.clone()),
-                    occurred_at: Set(now),
-                },
-            );
-        ledger_entry::Entity::insert_many(rows)
+        ledger_entry::Entity::insert_many(movement(donation, legs)?)
             .exec_without_returning(txn)
             .await
             .map_err(|e| self.db.map_err(e))?;
         Ok(())
     }
 
-    async fn commit_with(
+    pub(super) async fn commit_with(
         &self,
         txn: DatabaseTransaction,
         events: Vec<Event>,
@@ -586,7 +510,7 @@ impl DonationsService {
         commit_with(&self.db, &self.outbox, txn, events).await
     }
 
-    async fn existing(&self, id: &str) -> Result<donation::Model, DomainError> {
+    pub(super) async fn existing(&self, id: &str) -> Result<donation::Model, DomainError> {
         donation::Entity::find_by_id(id.to_owned())
             .one(&self.db.write)
             .await
@@ -594,7 +518,7 @@ impl DonationsService {
             .ok_or_else(|| DomainError::not_found("donation"))
     }
 
-    async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
+    pub(super) async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
         self.db.write.begin().await.map_err(|e| self.db.map_err(e))
     }
 
@@ -603,8 +527,58 @@ impl DonationsService {
     }
 }
 
+/// The ledger rows of one balanced movement; refuses (as a bug) one that does not sum
+/// to zero.
+pub(super) fn movement(
+    donation: &donation::Model,
+    legs: &[Leg<'_>],
+) -> Result<Vec<ledger_entry::ActiveModel>, DomainError> {
+    if legs.iter().map(|l| l.2).sum::<i64>() != 0 {
+        return Err(DomainError::Internal(
+            "an unbalanced ledger movement was refused".to_owned(),
+        ));
+    }
+    let movement_id = uuid::Uuid::now_v7().to_string();
+    let now = Utc::now();
+    Ok(legs
+        .iter()
+        .map(
+            |(owner_type, owner_id, amount, description)| ledger_entry::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().to_string()),
+                movement_id: Set(movement_id.clone()),
+                owner_type: Set((*owner_type).to_owned()),
+                owner_id: Set((*owner_id).to_owned()),
+                currency: Set(donation.currency.clone()),
+                amount_minor: Set(*amount),
+                donation_id: Set(Some(donation.id.clone())),
+                description: Set(description.clone()),
+                occurred_at: Set(now),
+            },
+        )
+        .collect())
+}
+
+/// The legs of a payment received for `row`: in from outside, through the donor, to the
+/// campaign.
+pub(super) fn payment_legs(row: &donation::Model) -> Vec<Leg<'_>> {
+    let donor = row.donor_id.as_deref().unwrap_or_default();
+    let x = row.amount_minor;
+    let received = format!("Payment {} received", row.payment_ref);
+    vec![
+        (EXTERNAL.0, EXTERNAL.1, -x, received.clone()),
+        ("USER", donor, x, received),
+        ("USER", donor, -x, "Donation to a campaign".to_owned()),
+        (
+            "CAMPAIGN",
+            &row.campaign_id,
+            x,
+            "Donation received".to_owned(),
+        ),
+    ]
+}
+
 /// The event of a donation's change: everything a consumer needs, plus `extra`.
-fn donation_event(kind: &str, donation: &Donation, extra: serde_json::Value) -> Event {
+pub(super) fn donation_event(kind: &str, donation: &Donation, extra: serde_json::Value) -> Event {
     let mut data = json!({
         "donationId": donation.id,
         "kind": donation.kind,
@@ -615,7 +589,11 @@ fn donation_event(kind: &str, donation: &Donation, extra: serde_json::Value) -> 
         "donorId": donation.donor_id,
         "anonymous": donation.anonymous,
         "amount": money_json(donation.amount),
+        "refunded": money_json(donation.refunded),
         "paymentRef": donation.payment_ref,
+        "legacyId": donation.legacy_id,
+        "createdAt": donation.created_at,
+        "paidAt": donation.paid_at,
     });
     if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
         data.extend(extra.clone());
@@ -644,7 +622,7 @@ fn status_name(status: donation::DonationStatus) -> &'static str {
     }
 }
 
-fn to_donation(row: donation::Model) -> Result<Donation, DomainError> {
+pub(super) fn to_donation(row: donation::Model) -> Result<Donation, DomainError> {
     let currency = Currency::parse("currency", &row.currency).map_err(|_| {
         DomainError::Internal(format!(
             "donation {} has an unknown currency `{}`",

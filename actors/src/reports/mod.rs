@@ -7,7 +7,7 @@ mod service;
 pub use messages::*;
 pub use service::ReportsService;
 
-use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+use crate::runtime::{ApplyEvent, ApplyEvents, Domain, domain_handle, route_messages};
 
 route_messages!(ReportsService {
     FileReport => file,
@@ -18,6 +18,7 @@ route_messages!(ReportsService {
     GetChallengeStats => challenge_stats,
     GetDashboard => dashboard,
     ApplyEvent => apply,
+    ApplyEvents => apply_all,
 });
 
 domain_handle!(
@@ -31,6 +32,7 @@ domain_handle!(
         challenge_stats: GetChallengeStats,
         dashboard: GetDashboard,
         apply: ApplyEvent,
+        apply_all: ApplyEvents,
     }
 );
 

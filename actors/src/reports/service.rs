@@ -22,7 +22,8 @@ use crate::{
     db::{DomainDb, Order},
     money::Money,
     runtime::{
-        ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_money, event_text,
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_money,
+        event_text,
     },
     validate::{optional_text, required_text},
 };
@@ -377,10 +378,21 @@ impl ReportsService {
 
     /// Keeps the admin projections from the other domains' events.
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
+        self.apply_all(ApplyEvents(vec![event])).await
+    }
+
+    /// Keeps the dashboard's projections; all the events in one transaction.
+    pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
         let txn = self.begin().await?;
-        if !claim(&txn, &event).await.map_err(|e| self.db.map_err(e))? {
-            return Ok(());
+        for event in &events {
+            if claim(&txn, event).await.map_err(|e| self.db.map_err(e))? {
+                self.apply_in(&txn, event).await?;
+            }
         }
+        self.commit(txn).await
+    }
+
+    async fn apply_in(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), DomainError> {
         let data = &event.data;
         match event.kind.as_str() {
             "users.user_registered" | "users.user_role_changed" => {
@@ -390,7 +402,7 @@ impl ReportsService {
                     suspended: Set(false),
                 };
                 self.upsert(
-                    &txn,
+                    txn,
                     user_state::Entity::insert(row).on_conflict(
                         OnConflict::column(user_state::Column::UserId)
                             .update_column(user_state::Column::Role)
@@ -406,7 +418,7 @@ impl ReportsService {
                         Expr::value(event.kind == "users.user_suspended"),
                     )
                     .filter(user_state::Column::UserId.eq(event_text(data, "userId")?))
-                    .exec(&txn)
+                    .exec(txn)
                     .await
                     .map_err(|e| self.db.map_err(e))?;
             }
@@ -416,7 +428,7 @@ impl ReportsService {
                     status: Set(event_text(data, "status")?.to_owned()),
                 };
                 self.upsert(
-                    &txn,
+                    txn,
                     campaign_state::Entity::insert(row).on_conflict(
                         OnConflict::column(campaign_state::Column::CampaignId)
                             .update_column(campaign_state::Column::Status)
@@ -441,7 +453,7 @@ impl ReportsService {
                     status: Set(status.to_owned()),
                 };
                 self.upsert(
-                    &txn,
+                    txn,
                     participation_state::Entity::insert(row).on_conflict(
                         OnConflict::column(participation_state::Column::ParticipationId)
                             .update_column(participation_state::Column::Status)
@@ -457,14 +469,14 @@ impl ReportsService {
                     let refunded = event_money(data, "refundedNow")?;
                     Money::new(-refunded.minor, refunded.currency)
                 };
-                self.add_raised(&txn, amount).await?;
+                self.add_raised(txn, amount).await?;
                 if let Some(challenge_id) = data.get("challengeId").and_then(|v| v.as_str()) {
-                    self.add_to_challenge(&txn, challenge_id, amount).await?;
+                    self.add_to_challenge(txn, challenge_id, amount).await?;
                 }
             }
             _ => {}
         }
-        self.commit(txn).await
+        Ok(())
     }
 
     async fn upsert<A: ActiveModelTrait>(

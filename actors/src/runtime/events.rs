@@ -8,7 +8,7 @@ use actix::Message;
 use chrono::Utc;
 use futures::StreamExt;
 use gerak_entities::inbox::processed_event;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, DbErr, SqlErr};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, DbErr, EntityTrait, sea_query::OnConflict};
 
 use super::{Domain, Route};
 use crate::{
@@ -24,21 +24,36 @@ impl Message for ApplyEvent {
     type Result = Result<(), DomainError>;
 }
 
+/// Apply several events, in order. Domains whose projections take many events a second
+/// apply them in one transaction; if the batch fails, its events are applied one by one.
+#[derive(Debug, Clone)]
+pub struct ApplyEvents(pub Vec<Arc<Event>>);
+
+impl Message for ApplyEvents {
+    type Result = Result<(), DomainError>;
+}
+
+/// Events the consumer hands its domain at once at most: whatever has arrived, up to this.
+const MAX_BATCH: usize = 128;
+
 /// Records `event` as applied inside `txn`. False if it already was: the caller then
-/// rolls back (drops the transaction) and does nothing.
+/// skips it. A conflict is not an error, so the transaction stays usable for the other
+/// events of a batch (on PostgreSQL a failed statement would abort it).
 pub(crate) async fn claim(txn: &DatabaseTransaction, event: &Event) -> Result<bool, DbErr> {
     let row = processed_event::ActiveModel {
         event_id: Set(event.id.clone()),
         event_type: Set(event.kind.clone()),
         processed_at: Set(Utc::now()),
     };
-    match row.insert(txn).await {
-        Ok(_) => Ok(true),
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Ok(false)
-        }
-        Err(err) => Err(err),
-    }
+    let inserted = processed_event::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(processed_event::Column::EventId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(inserted == 1)
 }
 
 /// Counts the state changes this process applied from events (projections, payments),
@@ -77,27 +92,33 @@ pub(crate) fn spawn_consumer<H>(
     wants: fn(&Event) -> bool,
 ) -> ConsumerTask
 where
-    H: Route<ApplyEvent> + Clone + Send + Sync + 'static,
+    H: Route<ApplyEvent> + Route<ApplyEvents> + Clone + Send + Sync + 'static,
 {
     let bus = bus.clone();
     let changes = changes.clone();
     let sources = sources.to_vec();
     let start = move || {
-        let mut deliveries = bus.consume(domain, &sources);
+        // Whatever has arrived, up to a batch: one event at a time when it is quiet,
+        // many per transaction when the domain falls behind.
+        let mut deliveries = bus.consume(domain, &sources).ready_chunks(MAX_BATCH);
         let (bus, changes, handle) = (bus.clone(), changes.clone(), handle.clone());
         tokio::spawn(async move {
-            while let Some(Delivery { event, ack }) = deliveries.next().await {
-                let channel = ack.as_ref().map_or_else(
-                    || format!("in-process:{}", event.source.name()),
-                    |a| a.stream.clone(),
-                );
-                let settled =
-                    !wants(&event) || apply(domain, &bus, &handle, &event, &channel).await;
-                if settled {
-                    changes.notify();
-                    if let Some(ack) = ack {
+            while let Some(batch) = deliveries.next().await {
+                let wanted: Vec<&Delivery> = batch.iter().filter(|d| wants(&d.event)).collect();
+                let mut settled = apply_batch(domain, &bus, &handle, &wanted)
+                    .await
+                    .into_iter();
+                let mut any = false;
+                for Delivery { event, ack } in batch {
+                    // Unwanted events are settled as they are.
+                    let done = !wants(&event) || settled.next().unwrap_or(false);
+                    any |= done;
+                    if let (true, Some(ack)) = (done, ack) {
                         bus.ack(ack).await;
                     }
+                }
+                if any {
+                    changes.notify();
                 }
             }
         })
@@ -135,6 +156,36 @@ impl ConsumerTask {
         running.abort();
         *running = (self.start)();
     }
+}
+
+/// Applies `wanted` in one message when there are several; if that fails, one by one,
+/// each with its own retries and dead-lettering. Says, per event, whether it is settled.
+async fn apply_batch<H>(domain: Domain, bus: &Bus, handle: &H, wanted: &[&Delivery]) -> Vec<bool>
+where
+    H: Route<ApplyEvent> + Route<ApplyEvents>,
+{
+    if wanted.len() > 1 {
+        let events = wanted.iter().map(|d| d.event.clone()).collect();
+        match super::deliver(domain, handle.recipient(), ApplyEvents(events)).await {
+            Ok(()) => {
+                metrics::counter!("gerak_events_consumed_total", "domain" => domain.name())
+                    .increment(wanted.len() as u64);
+                return vec![true; wanted.len()];
+            }
+            Err(err) => {
+                tracing::debug!(%domain, events = wanted.len(), error = %err, "a batch of events failed; applying them one by one");
+            }
+        }
+    }
+    let mut settled = Vec::with_capacity(wanted.len());
+    for delivery in wanted {
+        let channel = delivery.ack.as_ref().map_or_else(
+            || format!("in-process:{}", delivery.event.source.name()),
+            |a| a.stream.clone(),
+        );
+        settled.push(apply(domain, bus, handle, &delivery.event, &channel).await);
+    }
+    settled
 }
 
 /// Applies one event, retrying while the domain is unavailable. True when it is settled:

@@ -28,7 +28,7 @@ use actix::{
 };
 use futures::FutureExt;
 
-pub use events::{ApplyEvent, Changes, ConsumerTask};
+pub use events::{ApplyEvent, ApplyEvents, Changes, ConsumerTask};
 pub(crate) use events::{claim, event_money, event_text, spawn_consumer};
 pub use faults::FaultSwitch;
 pub use handle::Route;

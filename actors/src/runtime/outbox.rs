@@ -96,11 +96,13 @@ impl Outbox {
 /// Publishes the oldest unpublished events in order; stops at the first failure so that
 /// order is kept. Returns how many were published.
 async fn publish_batch(domain: Domain, db: &DomainDb, bus: &Bus) -> Result<usize, String> {
+    // Read beside the writer (on SQLite a reader sees every commit made before it starts,
+    // and the relay is woken after the commit): only the mark below waits for it.
     let pending = outbox_event::Entity::find()
         .filter(outbox_event::Column::PublishedAt.is_null())
         .order_by_asc(outbox_event::Column::Seq)
         .limit(BATCH)
-        .all(&db.write)
+        .all(&db.read)
         .await
         .map_err(|e| e.to_string())?;
     let backlog = pending.len();

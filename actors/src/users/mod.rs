@@ -8,7 +8,7 @@ pub mod tokens;
 pub use messages::*;
 pub use service::UsersService;
 
-use crate::runtime::{ApplyEvent, Domain, domain_handle, route_messages};
+use crate::runtime::{ApplyEvent, ApplyEvents, Domain, domain_handle, route_messages};
 
 route_messages!(UsersService {
     Register => register,
@@ -23,6 +23,7 @@ route_messages!(UsersService {
     SetSuspended => set_suspended,
     CreateAdmin => create_admin,
     ApplyEvent => apply,
+    ApplyEvents => apply_all,
 });
 
 domain_handle!(
@@ -40,6 +41,7 @@ domain_handle!(
         set_suspended: SetSuspended,
         create_admin: CreateAdmin,
         apply: ApplyEvent,
+        apply_all: ApplyEvents,
     }
 );
 

@@ -24,7 +24,9 @@ use crate::{
     DomainError,
     bus::Event,
     db::{DomainDb, Order},
-    runtime::{ApplyEvent, Domain, DomainService, Outbox, claim, commit_with, event_text},
+    runtime::{
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_text,
+    },
     validate::{optional_text, optional_url, required_text, search_pattern},
 };
 
@@ -412,6 +414,14 @@ impl UsersService {
     }
 
     /// Moderation's decisions about accounts.
+    /// Several events, each in its own transaction (in order; a retry skips those applied).
+    pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
+        for event in events {
+            self.clone().apply(ApplyEvent(event)).await?;
+        }
+        Ok(())
+    }
+
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
         let user_id = event_text(&event.data, "userId")?.to_owned();
         let txn = self.begin().await?;

@@ -69,7 +69,14 @@ impl DonationsSubscription {
                     .as_deref()
                     .is_none_or(|w| event.data.get("campaignId").and_then(|v| v.as_str()) == Some(w));
             let id = event.data.get("donationId").and_then(|v| v.as_str()).map(str::to_owned);
+            // The event carries the donation as it was paid; older events only its id.
+            let carried = matches
+                .then(|| gerak_actors::donations::Donation::from_event(&event.data))
+                .flatten();
             async move {
+                if let Some(donation) = carried {
+                    return Some(Donation(donation));
+                }
                 let id = id.filter(|_| matches)?;
                 match donations.send(GetDonations { ids: vec![id] }).await {
                     Ok(mut found) => found.pop().map(Donation),

@@ -475,10 +475,10 @@ async fn run(
     let key = anonymous
         .filter(|_| !request.query.is_empty() && !may_write(&request.query))
         .map(|_| CacheKey::of(&request));
-    if let (Some(cache), Some(key)) = (anonymous, &key) {
-        if let Some((body, layer)) = cache.get(key).await {
-            return cached_answer(started, body, layer);
-        }
+    if let (Some(cache), Some(key)) = (anonymous, &key)
+        && let Some((body, layer)) = cache.get(key).await
+    {
+        return cached_answer(started, body, layer);
     }
     let kind = operation_type(&request);
     let cacheable = anonymous.filter(|_| kind == Some(OperationType::Query));
@@ -497,13 +497,16 @@ async fn run(
         };
         lookup = Some((key, cache.ticket()));
     }
+    let Some(_turn) = state.admission.enter().await else {
+        return busy(headers);
+    };
     let request = gerak_schema::prepare(
         &state.domains,
         request,
         caller.auth.clone(),
         caller.meta.clone(),
     );
-    let response = state.schema.execute(request).await;
+    let response = gerak_schema::in_passes(state.schema.execute(request)).await;
     // A mutation (or an operation whose kind is unknown here: a persisted query sent by
     // its hash) may have changed what any reader sees.
     if let (Some(cache), false) = (cache, kind == Some(OperationType::Query)) {
@@ -560,6 +563,26 @@ async fn run(
         cache: cache_status,
     }
 }
+
+/// Refused by admission: the server is at capacity and the queue did not move in time.
+fn busy(headers: &HeaderMap) -> Answer {
+    metrics::counter!("gerak_graphql_errors_total", "code" => "UNAVAILABLE").increment(1);
+    metrics::counter!("gerak_graphql_requests_total", "outcome" => "refused").increment(1);
+    let body = json!({ "errors": [{
+        "message": "the server is at capacity; retry in a moment",
+        "extensions": { "code": "UNAVAILABLE", "retryAfter": BUSY_RETRY_AFTER, "requestId": request_id(headers) },
+    }] });
+    Answer {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        body: body.to_string().into(),
+        retry_after: Some(BUSY_RETRY_AFTER),
+        clean: false,
+        cache: None,
+    }
+}
+
+/// Seconds a refused client is asked to wait: the queue drains in about that.
+const BUSY_RETRY_AFTER: u64 = 1;
 
 fn cached_answer(started: Instant, body: Arc<str>, layer: Layer) -> Answer {
     metrics::histogram!("gerak_graphql_request_seconds", "outcome" => "cached")

@@ -21,7 +21,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{cache::ResponseCache, config::Config, ratelimit::RateLimiter};
+use crate::{admission::Admission, cache::ResponseCache, config::Config, ratelimit::RateLimiter};
 
 pub use graphql::{RATE_LIMIT, X_CACHE};
 
@@ -36,6 +36,7 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Anonymous reads; `None` when caching is off.
     pub cache: Option<Arc<ResponseCache>>,
+    pub admission: Arc<Admission>,
 }
 
 pub fn router(state: AppState) -> Router {

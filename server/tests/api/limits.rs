@@ -172,3 +172,54 @@ async fn the_new_limits_are_settings() {
         "Query"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_capacity_operations_wait_their_turn_then_are_refused_as_unavailable() {
+    // One operation at a time, and no waiting: concurrent logins (each hashes a password)
+    // overlap, so some are refused.
+    let server = TestServer::start_with(
+        Backend::Embedded,
+        &["--max-in-flight", "1", "--queue-timeout-ms", "0"],
+    )
+    .await;
+    server.register("busy@example.id", "USER").await;
+    let login = json!({
+        "query": "mutation { login(email: \"busy@example.id\", password: \"correct horse battery\") { accessToken } }"
+    });
+    let answers = futures::future::join_all((0..12).map(|_| async {
+        let response = server.post_raw(&login, None, &[]).await;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = response.json().await.unwrap();
+        (status, retry_after, body)
+    }))
+    .await;
+    let (mut served, mut refused) = (0, 0);
+    for (status, retry_after, body) in &answers {
+        if body["data"]["login"]["accessToken"].is_string() {
+            assert_eq!(*status, 200, "{body}");
+            served += 1;
+        } else {
+            assert_eq!(*status, 503, "{body}");
+            assert_eq!(error_code(body), "UNAVAILABLE", "{body}");
+            assert!(message(body).contains("at capacity"), "{body}");
+            assert_eq!(body["errors"][0]["extensions"]["retryAfter"], 1, "{body}");
+            assert!(
+                body["errors"][0]["extensions"]["requestId"].is_string(),
+                "{body}"
+            );
+            assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
+            refused += 1;
+        }
+    }
+    assert!(
+        served >= 1 && refused >= 1,
+        "{served} served, {refused} refused"
+    );
+    // The turn is handed back: the next operation runs.
+    let data = server.data("{ __typename }", json!({}), None).await;
+    assert_eq!(data["__typename"], "Query");
+}

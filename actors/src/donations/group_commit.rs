@@ -1,0 +1,320 @@
+//! Group commit for payments. A domain has one writer, and a payment's transaction holds
+//! it for five statements; one by one, payments queue behind each other. So the first
+//! payment to find no transaction running leads: it records every payment that queued
+//! meanwhile in one transaction (one UPDATE per outcome, one insert of all their ledger
+//! rows, one of all their events) and hands each caller its own answer. Alone, a payment
+//! costs what it did; under load, a transaction carries many.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use chrono::Utc;
+use gerak_entities::donations::{donation, ledger_entry};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use tokio::sync::oneshot;
+
+use super::service::{DonationsService, donation_event, movement, payment_legs, to_donation};
+use crate::DomainError;
+
+/// Payments one transaction records at most (bounds the statements' parameters).
+const MAX_BATCH: usize = 256;
+
+#[derive(Clone, Default)]
+pub struct PaymentQueue(Arc<Mutex<Queue>>);
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Payment>,
+    /// A caller is recording a batch; the others only queue.
+    leading: bool,
+}
+
+struct Payment {
+    /// The donation as read before queueing, pending then.
+    row: donation::Model,
+    succeeded: bool,
+    reply: oneshot::Sender<Result<donation::Model, DomainError>>,
+}
+
+impl PaymentQueue {
+    /// Records the outcome of `row`'s payment (paid or failed, with its ledger movement
+    /// and event) and returns the donation as it is then. A donation no longer pending
+    /// (paid meanwhile by another caller) is returned as it is.
+    pub(crate) async fn record(
+        &self,
+        service: &DonationsService,
+        row: donation::Model,
+        succeeded: bool,
+    ) -> Result<donation::Model, DomainError> {
+        let (reply, answer) = oneshot::channel();
+        let lead = {
+            let mut queue = self.lock();
+            queue.waiting.push(Payment {
+                row,
+                succeeded,
+                reply,
+            });
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        if lead {
+            let mut leader = Leader {
+                queue: self,
+                done: false,
+            };
+            loop {
+                let batch = {
+                    let mut queue = self.lock();
+                    let take = queue.waiting.len().min(MAX_BATCH);
+                    let batch = queue.waiting.drain(..take).collect::<Vec<_>>();
+                    // Handed back under the same lock that saw the queue empty.
+                    queue.leading = !batch.is_empty();
+                    batch
+                };
+                if batch.is_empty() {
+                    leader.done = true;
+                    break;
+                }
+                metrics::histogram!("gerak_payment_batch_size").record(batch.len() as f64);
+                record_batch(service, batch).await;
+            }
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(DomainError::Internal(
+                "the transaction recording this payment was abandoned".to_owned(),
+            ))
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A leader dropped mid-batch (its actor stopped) hands leadership back, and payments
+/// still queued are answered with an error rather than left waiting for a leader that
+/// never comes.
+struct Leader<'a> {
+    queue: &'a PaymentQueue,
+    done: bool,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut queue = self.queue.lock();
+            queue.leading = false;
+            // Dropping their reply senders answers them (with an error).
+            queue.waiting.clear();
+        }
+    }
+}
+
+async fn record_batch(service: &DonationsService, batch: Vec<Payment>) {
+    match write_batch(service, &batch).await {
+        Ok(moved) => {
+            for payment in batch {
+                let answer = match moved.iter().find(|row| row.id == payment.row.id) {
+                    Some(row) => Ok(row.clone()),
+                    // Moved by someone else first (or by an earlier payment of this
+                    // batch with the other outcome): as it is now.
+                    None => service.existing(&payment.row.id).await,
+                };
+                let _ = payment.reply.send(answer);
+            }
+        }
+        Err(err) => {
+            for payment in batch {
+                let _ = payment.reply.send(Err(err.clone()));
+            }
+        }
+    }
+}
+
+/// One transaction for the whole batch; returns the donations it moved out of pending.
+async fn write_batch(
+    service: &DonationsService,
+    batch: &[Payment],
+) -> Result<Vec<donation::Model>, DomainError> {
+    let db = &service.db;
+    let txn = service.begin().await?;
+    let now = Utc::now();
+    let mut moved: Vec<donation::Model> = Vec::with_capacity(batch.len());
+    // A donation reported twice in one batch takes the outcome that came first, as it
+    // would one transaction after the other.
+    let mut seen = HashSet::new();
+    let first: Vec<&Payment> = batch
+        .iter()
+        .filter(|p| seen.insert(p.row.id.as_str()))
+        .collect();
+    for succeeded in [true, false] {
+        let ids: Vec<String> = first
+            .iter()
+            .filter(|p| p.succeeded == succeeded)
+            .map(|p| p.row.id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let (status, paid_at) = if succeeded {
+            (donation::DonationStatus::Paid, Some(now))
+        } else {
+            (donation::DonationStatus::Failed, None)
+        };
+        let mut update = donation::Entity::update_many()
+            .col_expr(donation::Column::Status, Expr::value(status))
+            .col_expr(donation::Column::UpdatedAt, Expr::value(now));
+        if let Some(paid_at) = paid_at {
+            update = update.col_expr(donation::Column::PaidAt, Expr::value(paid_at));
+        }
+        // Conditional on pending *now*: a payment recorded twice moves the donation once.
+        let rows = update
+            .filter(donation::Column::Id.is_in(ids))
+            .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
+            .exec_with_returning(&txn)
+            .await
+            .map_err(|e| db.map_err(e))?;
+        moved.extend(rows);
+    }
+    // Ledger rows and events in the order the payments came.
+    let order = |row: &donation::Model| batch.iter().position(|p| p.row.id == row.id);
+    moved.sort_by_key(order);
+    let mut ledger = Vec::new();
+    let mut events = Vec::with_capacity(moved.len());
+    for row in &moved {
+        let kind = if row.status == donation::DonationStatus::Paid {
+            ledger.extend(movement(row, &payment_legs(row))?);
+            "donation_paid"
+        } else {
+            "donation_failed"
+        };
+        events.push(donation_event(
+            kind,
+            &to_donation(row.clone())?,
+            serde_json::json!({}),
+        ));
+    }
+    if !ledger.is_empty() {
+        ledger_entry::Entity::insert_many(ledger)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| db.map_err(e))?;
+    }
+    service.commit_with(txn, events).await?;
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use gerak_entities::outbox::outbox_event;
+    use sea_orm::PaginatorTrait;
+
+    use super::*;
+    use crate::{
+        db::DomainDb,
+        donations::{Donate, DonationStatus, LedgerTotals, RecordPayment},
+        money::{Currency, Money},
+        runtime::{Domain, Outbox},
+    };
+
+    #[tokio::test]
+    async fn concurrent_payments_share_transactions_and_each_is_recorded_once() {
+        let dir =
+            std::env::temp_dir().join(format!("gerak-group-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/donations.db?mode=rwc", dir.display());
+        let db = DomainDb::connect(Domain::Donations, &url).await.unwrap();
+        crate::system::migrate(&db).await.unwrap();
+        let service = DonationsService {
+            db: db.clone(),
+            outbox: Outbox::default(),
+            payments: PaymentQueue::default(),
+        };
+        let idr = Currency::parse("currency", "IDR").unwrap();
+        let mut donations = Vec::new();
+        for i in 0..40 {
+            let donation = service
+                .clone()
+                .donate(Donate {
+                    donor_id: format!("donor-{}", i % 3),
+                    campaign_id: "0193c1a2-0000-7000-8000-000000000001".to_owned(),
+                    campaign_currency: "IDR".to_owned(),
+                    amount: Money::new(1_000 + i, idr),
+                    anonymous: false,
+                })
+                .await
+                .unwrap();
+            donations.push(donation);
+        }
+        // Every payment twice (a retried webhook), and the last five reported failed
+        // too: whichever outcome is recorded first stands, for both callers.
+        let payments = donations.iter().flat_map(|d| {
+            let failed_first = d.amount.minor >= 1_035;
+            [!failed_first, true].map(|succeeded| {
+                service.clone().record_payment(RecordPayment {
+                    payment_ref: d.payment_ref.clone(),
+                    succeeded,
+                    amount: d.amount,
+                })
+            })
+        });
+        let answers = futures::future::join_all(payments).await;
+        let mut paid = (0, 0);
+        for (i, pair) in answers.chunks(2).enumerate() {
+            let (first, second) = (pair[0].as_ref().unwrap(), pair[1].as_ref().unwrap());
+            assert_eq!(first.status, second.status, "donation {i}: one outcome");
+            match first.status {
+                DonationStatus::Paid => {
+                    paid.0 += 1;
+                    paid.1 += first.amount.minor;
+                }
+                DonationStatus::Failed => assert!(i >= 35, "donation {i} was only paid"),
+                other => panic!("donation {i} is {other:?}"),
+            }
+        }
+        assert!(paid.0 >= 35);
+        let (paid, raised) = paid;
+        let totals = service.clone().totals(LedgerTotals).await.unwrap();
+        assert!(
+            totals.iter().all(|m| m.minor == 0),
+            "unbalanced: {totals:?}"
+        );
+        let legs = ledger_entry::Entity::find().count(&db.read).await.unwrap();
+        assert_eq!(legs, paid * 4, "one movement per paid donation");
+        let campaign: i64 = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::OwnerType.eq("CAMPAIGN"))
+            .all(&db.read)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.amount_minor)
+            .sum();
+        assert_eq!(campaign, raised);
+        for (kind, count) in [("donation_paid", paid), ("donation_failed", 40 - paid)] {
+            let events = outbox_event::Entity::find()
+                .filter(outbox_event::Column::EventType.eq(format!("donations.{kind}")))
+                .count(&db.read)
+                .await
+                .unwrap();
+            assert_eq!(events, count, "{kind} events");
+        }
+        // The event carries the donation as it was paid: listeners need not ask again.
+        let row = outbox_event::Entity::find()
+            .filter(outbox_event::Column::EventType.eq("donations.donation_paid"))
+            .one(&db.read)
+            .await
+            .unwrap()
+            .unwrap();
+        let event: crate::bus::Event = serde_json::from_str(&row.payload).unwrap();
+        let carried =
+            crate::donations::Donation::from_event(&event.data).expect("a whole donation");
+        let stored = service.existing(&carried.id).await.unwrap();
+        assert_eq!(carried.status, DonationStatus::Paid);
+        assert_eq!(carried.paid_at, stored.paid_at);
+        assert_eq!(carried.created_at, stored.created_at);
+        assert_eq!(carried.amount.minor, stored.amount_minor);
+        assert_eq!(carried.payment_ref, stored.payment_ref);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
