@@ -5,8 +5,11 @@
 //! request left, when its response came back and when its message arrived.
 //!
 //! The commit happens between the request and the response, so the true latency lies
-//! between `message - response` (lower bound) and `message - request` (upper bound,
-//! which includes the mutation's own work). The target is checked on the upper bound.
+//! between `message - response` (lower bound) and `message - request` (which includes
+//! the mutation's own work: parsing, the account check, waiting for the writer). The
+//! figure checked is `message - paidAt`: `paidAt` is stamped by the server inside the
+//! payment's transaction, just before its commit, so it bounds commit → message from
+//! above without counting the mutation's queueing (server and bench share one clock).
 
 use std::{
     collections::HashMap,
@@ -56,7 +59,10 @@ pub struct EventsResult {
     pub first_mutation_error: Option<String>,
     pub received: usize,
     pub missing: usize,
-    /// Request sent → subscription message (upper bound of commit → message).
+    /// `paidAt` (stamped in the payment's transaction, before commit) → subscription
+    /// message: commit → message, from above.
+    pub commit: Summary,
+    /// Request sent → subscription message (includes the mutation's own work).
     pub upper: Summary,
     /// Response received → subscription message, 0 when the message came first
     /// (lower bound of commit → message).
@@ -98,7 +104,7 @@ async fn subscribe(url: &str, token: &str) -> Result<Socket> {
             _ => return Err(Error::msg("the WebSocket closed before connection_ack")),
         }
     }
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { donationReceived { id } }" } });
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { donationReceived { id paidAt } }" } });
     socket
         .send(Message::text(subscribe.to_string()))
         .await
@@ -178,7 +184,8 @@ pub async fn run(args: Args) -> Result<()> {
     // Drain any late warm-up messages.
     while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), socket.next()).await {}
 
-    let arrivals: Arc<Mutex<HashMap<String, Instant>>> =
+    // Each message's arrival, and how long after its `paidAt` (wall clock) it came.
+    let arrivals: Arc<Mutex<HashMap<String, (Instant, Option<u64>)>>> =
         Arc::new(Mutex::new(HashMap::with_capacity(count)));
     let reader = {
         let arrivals = arrivals.clone();
@@ -186,15 +193,20 @@ pub async fn run(args: Args) -> Result<()> {
             while let Ok(Some(Ok(message))) =
                 tokio::time::timeout(Duration::from_secs(5), socket.next()).await
             {
-                let now = Instant::now();
+                let (now, wall) = (Instant::now(), chrono::Utc::now());
                 if let Message::Text(text) = message
                     && let Ok(value) = serde_json::from_str::<Value>(text.as_str())
                     && let Some(id) = value["payload"]["data"]["donationReceived"]["id"].as_str()
                 {
+                    let since_paid = value["payload"]["data"]["donationReceived"]["paidAt"]
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .and_then(|paid| (wall - paid.to_utc()).num_microseconds())
+                        .map(|us| us.max(0) as u64);
                     arrivals
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .insert(id.to_owned(), now);
+                        .insert(id.to_owned(), (now, since_paid));
                 }
             }
         })
@@ -240,11 +252,13 @@ pub async fn run(args: Args) -> Result<()> {
     let arrivals = std::mem::take(&mut *arrivals.lock().unwrap_or_else(|p| p.into_inner()));
 
     let (mut upper, mut lower, mut mutation) = (Vec::new(), Vec::new(), Vec::new());
+    let mut commit = Vec::new();
     let mut missing = 0;
     for (id, sent, answered) in &timings {
         mutation.push(answered.duration_since(*sent).as_micros() as u64);
         match arrivals.get(id) {
-            Some(arrived) => {
+            Some((arrived, since_paid)) => {
+                commit.extend(*since_paid);
                 upper.push(arrived.saturating_duration_since(*sent).as_micros() as u64);
                 lower.push(arrived.saturating_duration_since(*answered).as_micros() as u64);
             }
@@ -260,16 +274,19 @@ pub async fn run(args: Args) -> Result<()> {
         first_mutation_error,
         received: upper.len(),
         missing,
+        commit: summarize(commit),
         upper: summarize(upper),
         lower: summarize(lower),
         mutation: summarize(mutation),
     };
     eprintln!(
-        "events over {}: {} sent, {} received, {} missing; request→message p50 {} µs p99 {} µs; response→message p50 {} µs p99 {} µs",
+        "events over {}: {} sent, {} received, {} missing; paidAt→message p50 {} µs p99 {} µs; request→message p50 {} µs p99 {} µs; response→message p50 {} µs p99 {} µs",
         result.bus,
         result.sent,
         result.received,
         result.missing,
+        result.commit.p50_us,
+        result.commit.p99_us,
         result.upper.p50_us,
         result.upper.p99_us,
         result.lower.p50_us,

@@ -170,7 +170,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "GERAK_MAX_IN_FLIGHT",
-        default_value_t = 256,
+        default_value_t = 128,
         global = true
     )]
     pub max_in_flight: usize,
@@ -179,7 +179,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "GERAK_QUEUE_TIMEOUT_MS",
-        default_value_t = 2000,
+        default_value_t = 1000,
         global = true
     )]
     pub queue_timeout_ms: u64,
