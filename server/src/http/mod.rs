@@ -9,13 +9,14 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderMap, HeaderName, Method, Request, header},
+    http::{HeaderMap, HeaderName, Method, Request, StatusCode, header},
     routing::get,
 };
 use gerak_actors::Domains;
 use gerak_schema::GerakSchema;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::{
+    classify::ServerErrorsFailureClass,
     cors::{AllowCredentials, AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -65,6 +66,16 @@ pub fn router(state: AppState) -> Router {
                     )
                 })
                 .on_request(())
+                // A 503 is admission turning work away on purpose (counted in
+                // `gerak_admission_refused_total`): logging each one at ERROR would flood
+                // the log exactly when the server is busiest.
+                .on_failure(
+                    |class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span| {
+                        if !matches!(class, ServerErrorsFailureClass::StatusCode(status) if status == StatusCode::SERVICE_UNAVAILABLE) {
+                            tracing::error!(classification = %class, ms = latency.as_secs_f64() * 1000.0, "response failed");
+                        }
+                    },
+                )
                 .on_response(
                     |response: &axum::http::Response<_>,
                      latency: Duration,
