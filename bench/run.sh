@@ -110,6 +110,8 @@ start_server() {
   echo "the server did not get ready; see $RUN/server.log" >&2; exit 1
 }
 stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+# The server's peak RSS so far (VmHWM, kB), after each phase: where memory grew.
+mark_rss() { echo "$1 $(awk '/^VmHWM/{print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)" >>"$RUN/rss-phases.txt"; }
 
 # --- seed -------------------------------------------------------------------------------
 if [ "$REUSE" = 1 ] && [ -f "$STATE" ]; then
@@ -160,6 +162,7 @@ for w in raw-json raw-sql typename campaign explore; do
   BODY_FILE=$RUN/body-$w.json wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/wrk/graphql.lua "$(target_url "$w")" | tee "$RUN/wrk-$w.txt" | sed -n 's/^WRKJSON //p' >"$RUN/wrk-$w.json"
   grep -E 'Requests/sec|WRKJSON' "$RUN/wrk-$w.txt" >&2
 done
+mark_rss saturation
 
 for w in raw-json raw-sql typename campaign explore; do
   log "$w: $RATE req/s open loop (oha -q $RATE --latency-correction; bodies sampled by gerak-bench load)"
@@ -170,14 +173,18 @@ for w in raw-json raw-sql typename campaign explore; do
   wait "$CHECK_PID"
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["latencyPercentiles"]; print("oha: %.0f req/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, status %s" % (d["summary"]["requestsPerSec"], p["p50"]*1e3, p["p99"]*1e3, p["p99.9"]*1e3, d["statusCodeDistribution"]))' "$RUN/rate-$w.json" >&2 || true
 done
+mark_rss fixed-rate
 
 log "mixed: saturation (closed loop, $CONNECTIONS in flight) and $RATE ops/s open loop"
 "$BENCH" load --workload mixed --url "$URL" --state "$STATE" --connections "$CONNECTIONS" --warmup 3 --duration "$DURATION" --cursor-file "$WORK/mixed-cursor" --out "$RUN/load-mixed-saturation.json"
+mark_rss mixed-saturation
 "$BENCH" load --workload mixed --url "$URL" --state "$STATE" --rate "$RATE" --duration "$DURATION" --cursor-file "$WORK/mixed-cursor" --out "$RUN/rate-mixed.json"
+mark_rss mixed-fixed-rate
 
 sleep 5   # let the backlog of the overloaded runs drain
 log "event path: recordPayment → donationReceived at $RATE events/s over the $BUS bus"
 "$BENCH" events --url "$URL" --state "$STATE" --rate "$RATE" --duration 10 --bus "$BUS" --out "$RUN/events.json"
+mark_rss events
 
 kill "$RSS_PID" 2>/dev/null || true
 stop_server

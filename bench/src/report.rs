@@ -71,6 +71,27 @@ fn read(dir: &Path, name: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// The VmHWM the run script noted after each phase (`rss-phases.txt`: `phase kB` lines),
+/// as "; VmHWM after each phase: saturation 71 MB, …": where memory grew.
+fn rss_phases(dir: &Path) -> String {
+    let Ok(text) = std::fs::read_to_string(dir.join("rss-phases.txt")) else {
+        return String::new();
+    };
+    let phases: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            let (phase, kb) = line.split_once(' ')?;
+            let kb: f64 = kb.trim().parse().ok()?;
+            Some(format!("{phase} {:.0} MB", kb / 1024.0))
+        })
+        .collect();
+    if phases.is_empty() {
+        String::new()
+    } else {
+        format!("; VmHWM after each phase: {}", phases.join(", "))
+    }
+}
+
 fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
@@ -195,9 +216,10 @@ pub fn rows(dir: &Path) -> Vec<Row> {
         "MB",
         Some(Goal::AtMost(200.0)),
         format!(
-            "peak of {} samples over every load run; VmHWM {:.1} MB",
+            "peak of {} samples over every load run; VmHWM {:.1} MB{}",
             load["samples"],
-            mb(&load["hwm_kb"]).unwrap_or(0.0)
+            mb(&load["hwm_kb"]).unwrap_or(0.0),
+            rss_phases(dir)
         ),
     ));
 
@@ -384,6 +406,15 @@ mod tests {
             json!({ "latencyPercentiles": { "p50": 0.001, "p99": 0.002, "p99.9": 0.004 }, "statusCodeDistribution": { "200": 10 } }),
         );
         write("rss-idle.json", json!({ "last_kb": 40960 }));
+        write(
+            "rss-load.json",
+            json!({ "peak_kb": 102400, "hwm_kb": 102400, "samples": 3 }),
+        );
+        std::fs::write(
+            dir.join("rss-phases.txt"),
+            "saturation 51200\nevents 102400\n",
+        )
+        .unwrap();
         let rows = rows(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(rows[0].value, Some(0.8));
@@ -391,5 +422,12 @@ mod tests {
         assert_eq!(rows[1].value, None, "no raw sql run");
         assert_eq!(rows[2].value, Some(2.0));
         assert_eq!(rows[4].value, Some(40.0));
+        assert!(
+            rows[5]
+                .note
+                .ends_with("VmHWM after each phase: saturation 50 MB, events 100 MB"),
+            "{}",
+            rows[5].note
+        );
     }
 }
