@@ -48,11 +48,7 @@ pub async fn in_passes<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     std::future::poll_fn(|cx| {
         let poll = STARTED.sync_scope(started.clone(), || future.as_mut().poll(cx));
-        let fetches: Vec<_> = started
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-            .collect();
+        let fetches = std::mem::take(&mut *started.lock().unwrap_or_else(PoisonError::into_inner));
         for fetch in fetches {
             tokio::spawn(fetch);
         }

@@ -21,6 +21,7 @@ use crate::{
     money::{Currency, Money},
     runtime::{
         ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_text,
+        one_by_one,
     },
     validate::{MAX_DESCRIPTION, MAX_TITLE, https_url, optional_text, period, required_text},
 };
@@ -559,15 +560,12 @@ impl ChallengesService {
         Ok(boards)
     }
 
-    /// Moderation hides and restores challenges and submissions.
-    /// Several events, each in its own transaction (in order; a retry skips those applied).
+    /// Several events, each in its own transaction.
     pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
-        for event in events {
-            self.clone().apply(ApplyEvent(event)).await?;
-        }
-        Ok(())
+        one_by_one(events, |event| self.clone().apply(event)).await
     }
 
+    /// Moderation hides and restores challenges and submissions.
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
         let txn = self
             .db

@@ -20,7 +20,7 @@ use crate::{
     money::{Currency, Money},
     runtime::{
         ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_money,
-        event_text,
+        event_text, one_by_one,
     },
 };
 
@@ -228,15 +228,12 @@ impl DonationsService {
         Ok(donation)
     }
 
-    /// A sponsor match for each approved action within its challenge's quota.
-    /// Several events, each in its own transaction (in order; a retry skips those applied).
+    /// Several events, each in its own transaction.
     pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
-        for event in events {
-            self.clone().apply(ApplyEvent(event)).await?;
-        }
-        Ok(())
+        one_by_one(events, |event| self.clone().apply(event)).await
     }
 
+    /// A sponsor match for each approved action within its challenge's quota.
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
         let data = &event.data;
         let participation_id = event_text(data, "participationId")?.to_owned();

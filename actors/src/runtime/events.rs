@@ -33,6 +33,22 @@ impl Message for ApplyEvents {
     type Result = Result<(), DomainError>;
 }
 
+/// `ApplyEvents` for a domain that applies each event in its own transaction: in order,
+/// stopping at the first failure (a retry of the batch skips those already applied).
+pub(crate) async fn one_by_one<F, Fut>(
+    events: Vec<Arc<Event>>,
+    mut apply: F,
+) -> Result<(), DomainError>
+where
+    F: FnMut(ApplyEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<(), DomainError>>,
+{
+    for event in events {
+        apply(ApplyEvent(event)).await?;
+    }
+    Ok(())
+}
+
 /// Events the consumer hands its domain at once at most: whatever has arrived, up to this.
 const MAX_BATCH: usize = 128;
 

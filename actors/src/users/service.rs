@@ -26,6 +26,7 @@ use crate::{
     db::{DomainDb, Order},
     runtime::{
         ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_text,
+        one_by_one,
     },
     validate::{optional_text, optional_url, required_text, search_pattern},
 };
@@ -413,15 +414,12 @@ impl UsersService {
         Ok(user)
     }
 
-    /// Moderation's decisions about accounts.
-    /// Several events, each in its own transaction (in order; a retry skips those applied).
+    /// Several events, each in its own transaction.
     pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
-        for event in events {
-            self.clone().apply(ApplyEvent(event)).await?;
-        }
-        Ok(())
+        one_by_one(events, |event| self.clone().apply(event)).await
     }
 
+    /// Moderation's decisions about accounts.
     pub async fn apply(self, ApplyEvent(event): ApplyEvent) -> Result<(), DomainError> {
         let user_id = event_text(&event.data, "userId")?.to_owned();
         let txn = self.begin().await?;
