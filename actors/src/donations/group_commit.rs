@@ -4,6 +4,11 @@
 //! meanwhile in one transaction (one UPDATE per outcome, one insert of all their ledger
 //! rows, one of all their events) and hands each caller its own answer. Alone, a payment
 //! costs what it did; under load, a transaction carries many.
+//!
+//! On SQLite there is one leader at a time (there is one writer). On PostgreSQL a
+//! transaction spends most of its time waiting for its commit to reach the disk, and the
+//! server writes concurrent commits together, so a few leaders run at once: while one
+//! batch waits for its fsync, the next is already being written.
 
 use std::{
     collections::HashSet,
@@ -12,7 +17,10 @@ use std::{
 
 use chrono::Utc;
 use gerak_entities::donations::{donation, ledger_entry};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter,
+    sea_query::{CaseStatement, Expr},
+};
 use tokio::sync::oneshot;
 
 use super::service::{DonationsService, donation_event, movement, payment_legs, to_donation};
@@ -27,9 +35,13 @@ pub struct PaymentQueue(Arc<Mutex<Queue>>);
 #[derive(Default)]
 struct Queue {
     waiting: Vec<Payment>,
-    /// A caller is recording a batch; the others only queue.
-    leading: bool,
+    /// Callers recording a batch now; at `max_leaders` the others only queue.
+    leaders: usize,
 }
+
+/// Batches in flight at once on PostgreSQL, at most (and at most half the pool, so that
+/// reads and the outbox relay still find connections).
+const POSTGRES_LEADERS: u32 = 4;
 
 struct Payment {
     /// The donation as read before queueing, pending then.
@@ -49,6 +61,7 @@ impl PaymentQueue {
         succeeded: bool,
     ) -> Result<donation::Model, DomainError> {
         let (reply, answer) = oneshot::channel();
+        let max_leaders = max_leaders(service);
         let lead = {
             let mut queue = self.lock();
             queue.waiting.push(Payment {
@@ -56,7 +69,11 @@ impl PaymentQueue {
                 succeeded,
                 reply,
             });
-            !std::mem::replace(&mut queue.leading, true)
+            let lead = queue.leaders < max_leaders;
+            if lead {
+                queue.leaders += 1;
+            }
+            lead
         };
         if lead {
             let mut leader = Leader {
@@ -68,12 +85,14 @@ impl PaymentQueue {
                     let mut queue = self.lock();
                     let take = queue.waiting.len().min(MAX_BATCH);
                     let batch = queue.waiting.drain(..take).collect::<Vec<_>>();
-                    // Handed back under the same lock that saw the queue empty.
-                    queue.leading = !batch.is_empty();
+                    if batch.is_empty() {
+                        // Stepped down under the same lock that saw the queue empty.
+                        queue.leaders -= 1;
+                        leader.done = true;
+                    }
                     batch
                 };
                 if batch.is_empty() {
-                    leader.done = true;
                     break;
                 }
                 metrics::histogram!("gerak_payment_batch_size").record(batch.len() as f64);
@@ -92,9 +111,9 @@ impl PaymentQueue {
     }
 }
 
-/// A leader dropped mid-batch (its actor stopped) hands leadership back, and payments
-/// still queued are answered with an error rather than left waiting for a leader that
-/// never comes.
+/// A leader dropped mid-batch (its actor stopped) steps down; if it was the last one,
+/// payments still queued are answered with an error rather than left waiting for a
+/// leader that never comes.
 struct Leader<'a> {
     queue: &'a PaymentQueue,
     done: bool,
@@ -104,10 +123,26 @@ impl Drop for Leader<'_> {
     fn drop(&mut self) {
         if !self.done {
             let mut queue = self.queue.lock();
-            queue.leading = false;
-            // Dropping their reply senders answers them (with an error).
-            queue.waiting.clear();
+            queue.leaders -= 1;
+            if queue.leaders == 0 {
+                // Dropping their reply senders answers them (with an error).
+                queue.waiting.clear();
+            }
         }
+    }
+}
+
+fn max_leaders(service: &DonationsService) -> usize {
+    if service.db.backend() == sea_orm::DbBackend::Postgres {
+        let pool = service
+            .db
+            .write
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections();
+        (pool / 2).clamp(1, POSTGRES_LEADERS) as usize
+    } else {
+        1
     }
 }
 
@@ -148,35 +183,39 @@ async fn write_batch(
         .iter()
         .filter(|p| seen.insert(p.row.id.as_str()))
         .collect();
-    for succeeded in [true, false] {
-        let ids: Vec<String> = first
-            .iter()
-            .filter(|p| p.succeeded == succeeded)
-            .map(|p| p.row.id.clone())
-            .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let (status, paid_at) = if succeeded {
-            (donation::DonationStatus::Paid, Some(now))
-        } else {
-            (donation::DonationStatus::Failed, None)
-        };
-        let mut update = donation::Entity::update_many()
-            .col_expr(donation::Column::Status, Expr::value(status))
-            .col_expr(donation::Column::UpdatedAt, Expr::value(now));
-        if let Some(paid_at) = paid_at {
-            update = update.col_expr(donation::Column::PaidAt, Expr::value(paid_at));
-        }
-        // Conditional on pending *now*: a payment recorded twice moves the donation once.
-        let rows = update
-            .filter(donation::Column::Id.is_in(ids))
-            .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
-            .exec_with_returning(&txn)
-            .await
-            .map_err(|e| db.map_err(e))?;
-        moved.extend(rows);
-    }
+    let paid: Vec<String> = first
+        .iter()
+        .filter(|p| p.succeeded)
+        .map(|p| p.row.id.clone())
+        .collect();
+    let all: Vec<String> = first.iter().map(|p| p.row.id.clone()).collect();
+    let is_paid = || donation::Column::Id.is_in(paid.iter().cloned());
+    // One statement for both outcomes: concurrent batches (PostgreSQL) then lock their rows
+    // in one order, so two batches that share donations wait for each other instead of
+    // deadlocking. Conditional on pending *now*: a payment recorded twice moves the
+    // donation once.
+    let rows = donation::Entity::update_many()
+        .col_expr(
+            donation::Column::Status,
+            CaseStatement::new()
+                .case(is_paid(), Expr::value(donation::DonationStatus::Paid))
+                .finally(Expr::value(donation::DonationStatus::Failed))
+                .into(),
+        )
+        .col_expr(
+            donation::Column::PaidAt,
+            CaseStatement::new()
+                .case(is_paid(), Expr::value(Some(now)))
+                .finally(Expr::value(Option::<chrono::DateTime<Utc>>::None))
+                .into(),
+        )
+        .col_expr(donation::Column::UpdatedAt, Expr::value(now))
+        .filter(donation::Column::Id.is_in(all))
+        .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
+        .exec_with_returning(&txn)
+        .await
+        .map_err(|e| db.map_err(e))?;
+    moved.extend(rows);
     // Ledger rows and events in the order the payments came.
     let order = |row: &donation::Model| batch.iter().position(|p| p.row.id == row.id);
     moved.sort_by_key(order);

@@ -136,6 +136,54 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn concurrent_payments_and_retried_webhooks_are_each_recorded_once(server: TestServer) {
+        // Payments recorded together share transactions (several at once on PostgreSQL);
+        // a webhook retried with the other outcome, racing the first, must still leave
+        // one outcome, one ledger movement and one event per donation.
+        let admin = server.admin("batches@example.id").await;
+        let service = service_account(&server, &admin).await;
+        let sponsor = server.register("batch-fund@example.id", "SPONSOR").await;
+        let donor = server.register("batch-donor@example.id", "USER").await;
+        let (campaign, _) = active_campaign_with_challenge(&server, &sponsor, "Batches", None).await;
+        let mut donations = Vec::new();
+        for i in 0..30 {
+            let amount = (1_000 + i).to_string();
+            let (_, payment_ref) = donate(&server, &donor, &campaign, &amount).await;
+            donations.push((payment_ref, amount));
+        }
+        let payments = donations.iter().enumerate().flat_map(|(i, (payment_ref, amount))| {
+            // Every third donation also gets a racing "failed".
+            [true, i % 3 != 0].map(|succeeded| {
+                let body = json!({ "input": { "paymentRef": payment_ref, "succeeded": succeeded, "amount": { "amount": amount } } });
+                let access = service.access.clone();
+                let server = &server;
+                async move { server.data(PAY, body, Some(&access)).await }
+            })
+        });
+        let answers = futures::future::join_all(payments).await;
+        let mut paid_total = 0;
+        for (pair, (payment_ref, amount)) in answers.chunks(2).zip(&donations) {
+            let (first, second) = (&pair[0]["recordPayment"], &pair[1]["recordPayment"]);
+            assert_eq!(first["status"], second["status"], "{payment_ref}: one outcome for both callers");
+            assert_eq!(first["id"], second["id"]);
+            match first["status"].as_str() {
+                Some("PAID") => paid_total += amount.parse::<i64>().unwrap(),
+                Some("FAILED") => {}
+                other => panic!("{payment_ref} is {other:?}"),
+            }
+        }
+        assert!(paid_total >= 20 * 1_000, "the payments without a racing failure are paid");
+        let expected = format!("{paid_total}.00");
+        let raised = eventually(&server, RAISED, json!({ "id": campaign }), None, |d| d["campaign"]["raised"]["amount"] == expected.as_str()).await;
+        assert_eq!(raised["campaign"]["donorCount"], 1);
+        // One movement per paid donation: the campaign's account took exactly that.
+        let statement = server.data(STATEMENT, json!({ "type": "CAMPAIGN", "id": campaign }), Some(&sponsor.access)).await;
+        assert_eq!(statement["accountStatement"]["totalIn"]["amount"], expected.as_str());
+        assert_eq!(statement["accountStatement"]["closingBalance"]["amount"], expected.as_str());
+    }
+}
+
+on_both_backends! {
     async fn approvals_past_the_quota_are_recorded_but_not_paid(server: TestServer) {
         let sponsor = server.register("matcher@example.id", "SPONSOR").await;
         let (campaign, challenge) = active_campaign_with_challenge(&server, &sponsor, "Quota", Some(40)).await;
