@@ -1,14 +1,13 @@
 //! Group commit for payments. A domain has one writer, and a payment's transaction holds
 //! it for five statements; one by one, payments queue behind each other. So the first
 //! payment to find no transaction running leads: it records every payment that queued
-//! meanwhile in one transaction (one UPDATE per outcome, one insert of all their ledger
+//! meanwhile in one transaction (one UPDATE for all outcomes, one insert of all their ledger
 //! rows, one of all their events) and hands each caller its own answer. Alone, a payment
 //! costs what it did; under load, a transaction carries many.
 //!
-//! On SQLite there is one leader at a time (there is one writer). On PostgreSQL a
-//! transaction spends most of its time waiting for its commit to reach the disk, and the
-//! server writes concurrent commits together, so a few leaders run at once: while one
-//! batch waits for its fsync, the next is already being written.
+//! On SQLite there is one leader at a time (there is one writer). On PostgreSQL a batch
+//! is several round trips to the server, and the pool has connections to spare, so a few
+//! leaders run at once: while one batch waits for the server, the next is being written.
 
 use std::{
     collections::HashSet,
@@ -175,7 +174,6 @@ async fn write_batch(
     let db = &service.db;
     let txn = service.begin().await?;
     let now = Utc::now();
-    let mut moved: Vec<donation::Model> = Vec::with_capacity(batch.len());
     // A donation reported twice in one batch takes the outcome that came first, as it
     // would one transaction after the other.
     let mut seen = HashSet::new();
@@ -194,7 +192,7 @@ async fn write_batch(
     // in one order, so two batches that share donations wait for each other instead of
     // deadlocking. Conditional on pending *now*: a payment recorded twice moves the
     // donation once.
-    let rows = donation::Entity::update_many()
+    let mut moved = donation::Entity::update_many()
         .col_expr(
             donation::Column::Status,
             CaseStatement::new()
@@ -215,7 +213,6 @@ async fn write_batch(
         .exec_with_returning(&txn)
         .await
         .map_err(|e| db.map_err(e))?;
-    moved.extend(rows);
     // Ledger rows and events in the order the payments came.
     let order = |row: &donation::Model| batch.iter().position(|p| p.row.id == row.id);
     moved.sort_by_key(order);
