@@ -9,6 +9,7 @@ use std::{
     future::Future,
     net::SocketAddr,
     sync::{Arc, OnceLock},
+    time::Duration,
 };
 
 use gerak_actors::{Domains, StartOptions, bus::Bus};
@@ -92,6 +93,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     started: impl FnOnce(Arc<Domains>, std::net::SocketAddr),
 ) -> Result<(), ServeError> {
+    // First: the handles the front door registers must reach the recorder.
+    let metrics = metrics_handle();
     let config = Arc::new(config);
     let domains = start_domains(&config).await?;
     let FrontDoorParts {
@@ -103,25 +106,42 @@ pub async fn serve(
         cache.watch(&domains, config.redis_url.as_deref(), &config.redis_prefix);
     }
     let schema = gerak_schema::build(domains.clone(), &config.limits, front);
-    let state = http::AppState {
+    let state = http::AppState::new(http::Parts {
         config: config.clone(),
         domains: domains.clone(),
         schema,
-        metrics: metrics_handle(),
+        metrics: metrics.clone(),
         limiter,
         cache,
-        admission: Arc::new(Admission::new(config.max_in_flight, config.queue_timeout)),
-    };
+        admission: Admission::new(config.max_in_flight, config.queue_timeout),
+        metrics_of_requests: http::RequestMetrics::default(),
+    });
     let addr = listener.local_addr().map_err(ServeError::Http)?;
     started(domains.clone(), addr);
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let upkeep = tokio::spawn(metrics_upkeep(metrics));
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServeError::Http);
+    upkeep.abort();
     domains.stop();
     result
 }
+
+/// The recorder keeps every histogram sample until it folds them into buckets, which it
+/// does only when `/metrics` is scraped or upkeep runs: without this, an unscraped server
+/// under load grew by 8 bytes a request (about 80 MB over the benchmark's run).
+async fn metrics_upkeep(metrics: PrometheusHandle) {
+    let mut every = tokio::time::interval(METRICS_UPKEEP);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        metrics.run_upkeep();
+    }
+}
+
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// The parts of the front door: what the schema needs (persisted queries, the safelist,
 /// per-mutation limits), the rate limiter and the response cache.

@@ -102,6 +102,14 @@ pub struct ResponseCache {
     generation: AtomicU64,
     entries: Mutex<LruCache<CacheKey, Entry>>,
     shared: Option<Shared>,
+    counts: Counts,
+}
+
+/// `gerak_cache_total`, registered once rather than looked up on every request.
+struct Counts {
+    local_hits: metrics::Counter,
+    shared_hits: metrics::Counter,
+    misses: metrics::Counter,
 }
 
 impl ResponseCache {
@@ -122,6 +130,11 @@ impl ResponseCache {
                 pending: AtomicU64::new(1),
                 wake: Notify::new(),
             }),
+            counts: Counts {
+                local_hits: metrics::counter!("gerak_cache_total", "result" => "hit", "layer" => "local"),
+                shared_hits: metrics::counter!("gerak_cache_total", "result" => "hit", "layer" => "shared"),
+                misses: metrics::counter!("gerak_cache_total", "result" => "miss", "layer" => "any"),
+            },
         }))
     }
 
@@ -212,8 +225,7 @@ impl ResponseCache {
             let now = Instant::now();
             match entries.get_mut(key) {
                 Some(entry) if entry.generation == ticket.local && entry.expires > now => {
-                    metrics::counter!("gerak_cache_total", "result" => "hit", "layer" => "local")
-                        .increment(1);
+                    self.counts.local_hits.increment(1);
                     return Some((entry.body.clone(), Layer::Local));
                 }
                 Some(entry) if entry.generation == ticket.local => {
@@ -231,21 +243,20 @@ impl ResponseCache {
         }
         if let (Some(shared), Some(generation)) = (&self.shared, ticket.shared) {
             let redis_key = shared_key(&shared.redis, generation, key);
-            let found: Option<Option<String>> = shared
-                .redis
-                .run("response cache", |mut c| async move {
+            // Boxed, so that requests answered locally do not carry its state.
+            let found: Option<Option<String>> =
+                Box::pin(shared.redis.run("response cache", |mut c| async move {
                     redis::cmd("GET").arg(redis_key).query_async(&mut c).await
-                })
+                }))
                 .await;
             if let Some(Some(body)) = found {
                 let body: Arc<str> = body.into();
                 self.keep_local(key, ticket, body.clone());
-                metrics::counter!("gerak_cache_total", "result" => "hit", "layer" => "shared")
-                    .increment(1);
+                self.counts.shared_hits.increment(1);
                 return Some((body, Layer::Shared));
             }
         }
-        metrics::counter!("gerak_cache_total", "result" => "miss", "layer" => "any").increment(1);
+        self.counts.misses.increment(1);
         None
     }
 

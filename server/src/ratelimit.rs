@@ -74,7 +74,9 @@ impl RateLimiter {
         let rule_state = self.rules.get(rule)?;
         let cost = cost.max(1);
         if let Some(redis) = &self.redis
-            && let Some(verdict) = self.take_shared(redis, rule, rule_state, key, cost).await
+            // Boxed: a Redis round trip's state would otherwise make every request's
+            // future larger, limits on Redis or not.
+            && let Some(verdict) = Box::pin(self.take_shared(redis, rule, rule_state, key, cost)).await
         {
             return Some(verdict);
         }

@@ -17,9 +17,10 @@ const FORWARDED_FOR: &str = "x-forwarded-for";
 pub struct Caller {
     pub auth: Auth,
     pub meta: RequestMeta,
-    /// The rule and key of the per-client request limit.
+    /// The rule of the per-client request limit.
     pub rule: &'static str,
-    pub key: String,
+    /// Its key for a signed-in user; anyone else counts by address (`meta.client`).
+    user_key: Option<String>,
 }
 
 impl Caller {
@@ -43,9 +44,9 @@ impl Caller {
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok()),
         );
-        let (rule, key) = match &auth {
-            Auth::Viewer(viewer) => (rules::USER, format!("user:{}", viewer.user_id)),
-            _ => (rules::ANONYMOUS, client.clone()),
+        let (rule, user_key) = match &auth {
+            Auth::Viewer(viewer) => (rules::USER, Some(format!("user:{}", viewer.user_id))),
+            _ => (rules::ANONYMOUS, None),
         };
         Self {
             auth,
@@ -55,8 +56,13 @@ impl Caller {
                 count_each: None,
             },
             rule,
-            key,
+            user_key,
         }
+    }
+
+    /// The key of the per-client request limit.
+    pub fn key(&self) -> &str {
+        self.user_key.as_deref().unwrap_or(&self.meta.client)
     }
 }
 

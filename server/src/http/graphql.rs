@@ -80,7 +80,7 @@ pub async fn post(State(state): State<AppState>, request: axum::extract::Request
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let caller = Caller::identify(&state, &parts.extensions, &headers, false);
-    let mut verdict = state.limiter.take(caller.rule, &caller.key, 1).await;
+    let mut verdict = state.limiter.take(caller.rule, caller.key(), 1).await;
     let mut response = match verdict {
         Some(v) if !v.allowed => too_many(&caller, &headers, &v),
         _ => post_admitted(&state, &caller, &headers, body, &mut verdict).await,
@@ -96,8 +96,7 @@ async fn post_admitted(
     body: Body,
     verdict: &mut Option<Verdict>,
 ) -> HttpResponse {
-    let headers = headers.clone();
-    let Some(media) = MediaType::negotiate(&headers) else {
+    let Some(media) = MediaType::negotiate(headers) else {
         return not_acceptable();
     };
     let limit = state.config.max_body_bytes;
@@ -108,7 +107,7 @@ async fn post_admitted(
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         discard(body.into_data_stream());
-        return body_too_large(state, media, &headers);
+        return body_too_large(state, media, headers);
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -124,29 +123,29 @@ async fn post_admitted(
             media,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the request as `Content-Type: application/json`",
-            &headers,
+            headers,
         );
     }
     let bytes = match read_body(body, limit).await {
         Ok(bytes) => bytes,
-        Err(BodyError::TooLarge) => return body_too_large(state, media, &headers),
+        Err(BodyError::TooLarge) => return body_too_large(state, media, headers),
         Err(BodyError::Broken) => {
             return request_error(
                 media,
                 StatusCode::BAD_REQUEST,
                 "the request body could not be read",
-                &headers,
+                headers,
             );
         }
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+    let batch = match parse_batch(&bytes) {
         Ok(batch) => batch,
         Err(err) => {
             return request_error(
                 media,
                 StatusCode::BAD_REQUEST,
                 &format!("the body is not a GraphQL request: {err}"),
-                &headers,
+                headers,
             );
         }
     };
@@ -162,11 +161,11 @@ async fn post_admitted(
             media,
             StatusCode::BAD_REQUEST,
             "the request has no `query`",
-            &headers,
+            headers,
         );
     }
     match batch {
-        BatchRequest::Single(request) => execute(state, caller, media, &headers, request).await,
+        BatchRequest::Single(request) => execute(state, caller, media, headers, request).await,
         BatchRequest::Batch(requests) => {
             if requests.len() > state.config.max_batch {
                 return request_error(
@@ -177,17 +176,17 @@ async fn post_admitted(
                         state.config.max_batch,
                         requests.len()
                     ),
-                    &headers,
+                    headers,
                 );
             }
             // Each operation of a batch counts as a request; the first was counted.
             let extra = u32::try_from(requests.len().saturating_sub(1)).unwrap_or(u32::MAX);
             if extra > 0 {
-                let more = state.limiter.take(caller.rule, &caller.key, extra).await;
+                let more = state.limiter.take(caller.rule, caller.key(), extra).await;
                 if let Some(v) = more {
                     *verdict = Some(v);
                     if !v.allowed {
-                        return too_many(caller, &headers, &v);
+                        return too_many(caller, headers, &v);
                     }
                 }
             }
@@ -195,7 +194,7 @@ async fn post_admitted(
             let mut bodies = String::from("[");
             let mut retry_after = None;
             for (i, request) in requests.into_iter().enumerate() {
-                let answer = run(state, caller, media, &headers, request).await;
+                let answer = run(state, caller, media, headers, request).await;
                 retry_after = retry_after.max(answer.retry_after);
                 if i > 0 {
                     bodies.push(',');
@@ -207,6 +206,16 @@ async fn post_admitted(
             set_retry_after(&mut response, retry_after);
             response
         }
+    }
+}
+
+/// One operation or a batch, told apart by the first byte. `BatchRequest`'s own
+/// (untagged) parse buffers the whole document before trying each shape, which showed
+/// in the profile, and its error could not say what was wrong.
+fn parse_batch(bytes: &[u8]) -> Result<BatchRequest, serde_json::Error> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => serde_json::from_slice(bytes).map(BatchRequest::Batch),
+        _ => serde_json::from_slice(bytes).map(BatchRequest::Single),
     }
 }
 
@@ -267,7 +276,12 @@ fn body_too_large(state: &AppState, media: MediaType, headers: &HeaderMap) -> Ht
 /// Over the per-client request limit: 429, nothing executed.
 fn too_many(caller: &Caller, headers: &HeaderMap, verdict: &Verdict) -> HttpResponse {
     let seconds = verdict.retry_after_secs.max(1);
-    tracing::info!(rule = caller.rule, client = %caller.key, retry_after = seconds, "rate limited");
+    tracing::info!(
+        rule = caller.rule,
+        client = caller.key(),
+        retry_after = seconds,
+        "rate limited"
+    );
     metrics::counter!("gerak_rate_limited_total", "rule" => caller.rule).increment(1);
     metrics::counter!("gerak_graphql_errors_total", "code" => "RATE_LIMITED").increment(1);
     let media = MediaType::negotiate(headers).unwrap_or(MediaType::Json);
@@ -308,7 +322,7 @@ pub async fn get(
 ) -> HttpResponse {
     let headers = request.headers().clone();
     let caller = Caller::identify(&state, request.extensions(), &headers, true);
-    let verdict = state.limiter.take(caller.rule, &caller.key, 1).await;
+    let verdict = state.limiter.take(caller.rule, caller.key(), 1).await;
     let mut response = match verdict {
         Some(v) if !v.allowed => too_many(&caller, &headers, &v),
         _ => get_admitted(state, caller, query, request).await,
@@ -404,7 +418,7 @@ fn http_cached(
     let mut response = if current {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut response = respond_text(media, answer.status, answer.body.to_string());
+        let mut response = respond_text(media, answer.status, shared_body(answer.body));
         set_retry_after(&mut response, answer.retry_after);
         response
     };
@@ -434,7 +448,7 @@ async fn execute(
     request: Request,
 ) -> HttpResponse {
     let answer = run(state, caller, media, headers, request).await;
-    let mut response = respond_text(media, answer.status, answer.body.to_string());
+    let mut response = respond_text(media, answer.status, shared_body(answer.body));
     set_retry_after(&mut response, answer.retry_after);
     if let Some(layer) = answer.cache {
         response
@@ -442,6 +456,44 @@ async fn execute(
             .insert(X_CACHE, HeaderValue::from_static(layer));
     }
     response
+}
+
+/// The per-request metrics, registered once: looking them up by name and labels on
+/// every request showed in the profile of cached answers.
+pub struct RequestMetrics {
+    cached: Outcome,
+    executed: Outcome,
+    refused: Outcome,
+}
+
+struct Outcome {
+    seconds: metrics::Histogram,
+    total: metrics::Counter,
+}
+
+impl Outcome {
+    fn new(outcome: &'static str) -> Self {
+        Self {
+            seconds: metrics::histogram!("gerak_graphql_request_seconds", "outcome" => outcome),
+            total: metrics::counter!("gerak_graphql_requests_total", "outcome" => outcome),
+        }
+    }
+
+    fn record(&self, started: Instant) {
+        self.seconds.record(started.elapsed().as_secs_f64());
+        self.total.increment(1);
+    }
+}
+
+impl Default for RequestMetrics {
+    /// After the recorder is installed, or the handles go nowhere.
+    fn default() -> Self {
+        Self {
+            cached: Outcome::new("cached"),
+            executed: Outcome::new("executed"),
+            refused: Outcome::new("refused"),
+        }
+    }
 }
 
 /// One operation's answer, serialised.
@@ -478,7 +530,7 @@ async fn run(
     if let (Some(cache), Some(key)) = (anonymous, &key)
         && let Some((body, layer)) = cache.get(key).await
     {
-        return cached_answer(started, body, layer);
+        return cached_answer(state, started, body, layer);
     }
     let kind = operation_type(&request);
     let cacheable = anonymous.filter(|_| kind == Some(OperationType::Query));
@@ -490,7 +542,7 @@ async fn run(
             None => {
                 let key = CacheKey::of(&request);
                 if let Some((body, layer)) = cache.get(&key).await {
-                    return cached_answer(started, body, layer);
+                    return cached_answer(state, started, body, layer);
                 }
                 key
             }
@@ -498,7 +550,7 @@ async fn run(
         lookup = Some((key, cache.ticket()));
     }
     let Some(_turn) = state.admission.enter().await else {
-        return busy(headers);
+        return busy(state, headers);
     };
     let request = gerak_schema::prepare(
         &state.domains,
@@ -506,7 +558,9 @@ async fn run(
         caller.auth.clone(),
         caller.meta.clone(),
     );
-    let response = gerak_schema::in_passes(state.schema.execute(request)).await;
+    // Boxed: execution's state is kilobytes, and every request's future (cached answers
+    // too) would otherwise carry and move it.
+    let response = Box::pin(gerak_schema::in_passes(state.schema.execute(request))).await;
     // A mutation (or an operation whose kind is unknown here: a persisted query sent by
     // its hash) may have changed what any reader sees.
     if let (Some(cache), false) = (cache, kind == Some(OperationType::Query)) {
@@ -533,14 +587,12 @@ async fn run(
         })
         .max();
     let body = shape(response, &id, request_failed);
-    let outcome = if request_failed {
-        "refused"
+    let outcomes = &state.metrics_of_requests;
+    if request_failed {
+        outcomes.refused.record(started);
     } else {
-        "executed"
-    };
-    metrics::histogram!("gerak_graphql_request_seconds", "outcome" => outcome)
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("gerak_graphql_requests_total", "outcome" => outcome).increment(1);
+        outcomes.executed.record(started);
+    }
     let status = if request_failed && media == MediaType::GraphQlResponse {
         StatusCode::BAD_REQUEST
     } else {
@@ -565,9 +617,9 @@ async fn run(
 }
 
 /// Refused by admission: the server is at capacity and the queue did not move in time.
-fn busy(headers: &HeaderMap) -> Answer {
+fn busy(state: &AppState, headers: &HeaderMap) -> Answer {
     metrics::counter!("gerak_graphql_errors_total", "code" => "UNAVAILABLE").increment(1);
-    metrics::counter!("gerak_graphql_requests_total", "outcome" => "refused").increment(1);
+    state.metrics_of_requests.refused.total.increment(1);
     let body = json!({ "errors": [{
         "message": "the server is at capacity; retry in a moment",
         "extensions": { "code": "UNAVAILABLE", "retryAfter": BUSY_RETRY_AFTER, "requestId": request_id(headers) },
@@ -584,10 +636,8 @@ fn busy(headers: &HeaderMap) -> Answer {
 /// Seconds a refused client is asked to wait: the queue drains in about that.
 const BUSY_RETRY_AFTER: u64 = 1;
 
-fn cached_answer(started: Instant, body: Arc<str>, layer: Layer) -> Answer {
-    metrics::histogram!("gerak_graphql_request_seconds", "outcome" => "cached")
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("gerak_graphql_requests_total", "outcome" => "cached").increment(1);
+fn cached_answer(state: &AppState, started: Instant, body: Arc<str>, layer: Layer) -> Answer {
+    state.metrics_of_requests.cached.record(started);
     Answer {
         status: StatusCode::OK,
         body,
@@ -659,13 +709,25 @@ fn respond(media: MediaType, status: StatusCode, body: Value) -> HttpResponse {
     respond_text(media, status, body.to_string())
 }
 
-fn respond_text(media: MediaType, status: StatusCode, body: String) -> HttpResponse {
-    let mut response = (status, body).into_response();
+fn respond_text(media: MediaType, status: StatusCode, body: impl Into<Body>) -> HttpResponse {
+    let mut response = HttpResponse::new(body.into());
+    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
     );
     response
+}
+
+/// An answer the response cache may hold too, sent without copying it.
+fn shared_body(text: Arc<str>) -> Body {
+    struct Shared(Arc<str>);
+    impl AsRef<[u8]> for Shared {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    Body::from(Bytes::from_owner(Shared(text)))
 }
 
 /// A request that could not even be read: 4xx in both media types.

@@ -24,12 +24,30 @@ use tower_http::{
 
 use crate::{admission::Admission, cache::ResponseCache, config::Config, ratelimit::RateLimiter};
 
-pub use graphql::{RATE_LIMIT, X_CACHE};
+pub use graphql::{RATE_LIMIT, RequestMetrics, X_CACHE};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// What every handler sees. Axum clones the state for each request: one shared
+/// pointer, so that costs one reference count rather than one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+impl AppState {
+    pub fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+pub struct Parts {
     pub config: Arc<Config>,
     pub domains: Arc<Domains>,
     pub schema: GerakSchema,
@@ -37,7 +55,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Anonymous reads; `None` when caching is off.
     pub cache: Option<Arc<ResponseCache>>,
-    pub admission: Arc<Admission>,
+    pub admission: Admission,
+    pub metrics_of_requests: RequestMetrics,
 }
 
 pub fn router(state: AppState) -> Router {
