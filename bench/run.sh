@@ -110,6 +110,31 @@ start_server() {
   echo "the server did not get ready; see $RUN/server.log" >&2; exit 1
 }
 stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+# Until the events of earlier writes (the seed's, an overloaded run's) are applied: the
+# outbox relays empty and, over Redis, no consumer group lagging or holding pending
+# entries, for 3 s in a row. Measured before that, pages would share the machine with the
+# consumers and keep missing the response cache that every applied event clears.
+wait_drained() {
+  local quiet=0 waited=0 backlog lag
+  while [ "$quiet" -lt 3 ]; do
+    backlog=$(curl -fsS "$URL/metrics" 2>/dev/null | awk '/^gerak_outbox_backlog/{s+=$2} END{print s+0}')
+    lag=0
+    if [ "$BACKEND" = servers ]; then
+      for stream in $(redis-cli -u "$REDIS" --scan --type stream --pattern 'gerak-bench*'); do
+        lag=$((lag + $(redis-cli -u "$REDIS" --raw XINFO GROUPS "$stream" |
+          awk 'prev=="lag"||prev=="pending"{s+=($0==""?0:$0)} {prev=$0} END{print s+0}')))
+      done
+    fi
+    if [ "$backlog" = 0 ] && [ "$lag" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    if [ "$waited" -ge 900 ]; then
+      echo "still not drained after 900 s (outbox backlog $backlog, consumer lag $lag); measuring anyway" >&2
+      return 0
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  [ "$waited" -le 3 ] || log "waited ${waited} s for the events to be applied"
+}
 # The server's peak RSS so far (VmHWM, kB), after each phase: where memory grew.
 mark_rss() { echo "$1 $(awk '/^VmHWM/{print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)" >>"$RUN/rss-phases.txt"; }
 
@@ -147,6 +172,7 @@ start_server
 PIDS+=($!)
 for _ in $(seq 1 50); do curl -fsS -XPOST "$RAW_URL/json" >/dev/null 2>&1 && break; sleep 0.2; done
 sleep 3
+wait_drained
 "$BENCH" rss --pid "$SERVER_PID" --out "$RUN/rss-idle.json"
 "$BENCH" rss --pid "$SERVER_PID" --duration 100000 --interval-ms 100 --out "$RUN/rss-load.json" &
 RSS_PID=$!
@@ -181,7 +207,7 @@ mark_rss mixed-saturation
 "$BENCH" load --workload mixed --url "$URL" --state "$STATE" --rate "$RATE" --duration "$DURATION" --cursor-file "$WORK/mixed-cursor" --out "$RUN/rate-mixed.json"
 mark_rss mixed-fixed-rate
 
-sleep 5   # let the backlog of the overloaded runs drain
+wait_drained   # the backlog of the overloaded runs
 log "event path: recordPayment → donationReceived at $RATE events/s over the $BUS bus"
 "$BENCH" events --url "$URL" --state "$STATE" --rate "$RATE" --duration 10 --bus "$BUS" --out "$RUN/events.json"
 mark_rss events

@@ -32,6 +32,9 @@ impl SqliteTarget {
     /// which only that connection can see). Same settings as the server's writer (WAL,
     /// NORMAL sync, busy timeout), with a page cache large enough for the indexes the
     /// import fills: SQLite's default 2 MB makes every insert into a large index a read.
+    /// The WAL is checkpointed every 128 MB instead of every 4 MB: a page the import
+    /// writes again and again (an index's) is copied into the file once per checkpoint,
+    /// and checkpoints were a seventh of the import's time.
     pub async fn beside(db: &DatabaseConnection) -> Result<Option<Self>, DbErr> {
         if db.get_database_backend() != DbBackend::Sqlite {
             return Ok(None);
@@ -43,7 +46,8 @@ impl SqliteTarget {
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY;",
+                 PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY; \
+                 PRAGMA wal_autocheckpoint = 32768;",
             )
             .map_err(sqlite_err)?;
         connection
