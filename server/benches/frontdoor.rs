@@ -110,7 +110,7 @@ async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
     let schema = gerak_schema::build(domains.clone(), &config.limits, front);
     let admission =
         gerak_server::admission::Admission::new(config.max_in_flight, config.queue_timeout);
-    let state = http::AppState {
+    let state = http::AppState::new(http::Parts {
         config: std::sync::Arc::new(config),
         domains,
         schema,
@@ -118,8 +118,9 @@ async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
         limiter: limiter.clone(),
         // Measures execution and refusal, not the response cache.
         cache: None,
-        admission: std::sync::Arc::new(admission),
-    };
+        admission,
+        metrics_of_requests: http::RequestMetrics::default(),
+    });
     (http::router(state), limiter)
 }
 
