@@ -20,6 +20,8 @@ pub enum LegacyError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the import's writer stopped unexpectedly: {0}")]
+    WriterStopped(String),
     #[error("stopped on purpose after {0} batches (--stop-after-batches)")]
     Interrupted(u64),
 }

@@ -70,53 +70,63 @@ impl Importer {
         Ok(deferred)
     }
 
-    /// Builds every index an earlier step deferred, each with its own commit.
+    /// Builds every index an earlier step deferred, each with its own commit; the five
+    /// domain databases at once (each is its own file or server process), so the small
+    /// domains' indexes are built while the donations ledger's are.
     pub(crate) async fn build_deferred_indexes(&self) -> Result<usize, LegacyError> {
-        let mut built = 0;
-        for domain in Domain::ALL {
-            let db = self.db(domain);
-            let err = Self::write_err(domain);
-            let pending = db
-                .query_all_raw(Statement::from_string(
-                    db.get_database_backend(),
-                    "SELECT index_name, definition FROM legacy_import_deferred_indexes ORDER BY index_name"
-                        .to_owned(),
-                ))
-                .await
-                .map_err(&err)?;
-            for row in pending {
-                let name: String = row.try_get_by_index(0).map_err(&err)?;
-                let definition: String = row.try_get_by_index(1).map_err(&err)?;
-                let started = std::time::Instant::now();
-                let txn = db.begin().await.map_err(&err)?;
-                txn.execute_raw(Statement::from_string(
-                    txn.get_database_backend(),
-                    if_not_exists(&definition),
-                ))
-                .await
-                .map_err(&err)?;
-                txn.execute_raw(Statement::from_sql_and_values(
-                    txn.get_database_backend(),
-                    placeholders(
-                        &txn,
-                        "DELETE FROM legacy_import_deferred_indexes WHERE index_name = ?",
-                    ),
-                    [Value::from(name.clone())],
-                ))
-                .await
-                .map_err(&err)?;
-                txn.commit().await.map_err(&err)?;
-                tracing::info!(
-                    domain = domain.name(),
-                    index = %name,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "deferred index built"
-                );
-                built += 1;
-            }
-        }
-        Ok(built)
+        let built = futures::future::try_join_all(
+            Domain::ALL.map(|domain| build_domain_indexes(domain, self.db(domain))),
+        )
+        .await?;
+        Ok(built.into_iter().sum())
     }
+}
+
+async fn build_domain_indexes(
+    domain: Domain,
+    db: &DatabaseConnection,
+) -> Result<usize, LegacyError> {
+    let err = Importer::write_err(domain);
+    let pending = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT index_name, definition FROM legacy_import_deferred_indexes ORDER BY index_name"
+                .to_owned(),
+        ))
+        .await
+        .map_err(&err)?;
+    let mut built = 0;
+    for row in pending {
+        let name: String = row.try_get_by_index(0).map_err(&err)?;
+        let definition: String = row.try_get_by_index(1).map_err(&err)?;
+        let started = std::time::Instant::now();
+        let txn = db.begin().await.map_err(&err)?;
+        txn.execute_raw(Statement::from_string(
+            txn.get_database_backend(),
+            if_not_exists(&definition),
+        ))
+        .await
+        .map_err(&err)?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            placeholders(
+                &txn,
+                "DELETE FROM legacy_import_deferred_indexes WHERE index_name = ?",
+            ),
+            [Value::from(name.clone())],
+        ))
+        .await
+        .map_err(&err)?;
+        txn.commit().await.map_err(&err)?;
+        tracing::info!(
+            domain = domain.name(),
+            index = %name,
+            seconds = started.elapsed().as_secs_f64(),
+            "deferred index built"
+        );
+        built += 1;
+    }
+    Ok(built)
 }
 
 /// (name, table, definition) of the non-unique indexes of the domain tables.

@@ -21,6 +21,7 @@ mod sink;
 mod source;
 mod state;
 mod tables;
+mod writer;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -36,9 +37,10 @@ pub use finish::{MoneyLine, Summary, TableLine};
 
 use crate::{
     batch::Batch,
-    sink::{SqliteTarget, Txn},
+    sink::SqliteTarget,
     source::Source,
     tables::LegacyTable,
+    writer::{Job, Writer},
 };
 
 /// What to import from where.
@@ -161,8 +163,14 @@ pub(crate) struct Importer {
     options: ImportOptions,
     source: Source,
     targets: Vec<(Domain, DatabaseConnection)>,
-    /// The importer's own writer on each SQLite target (same order as `targets`).
-    sqlite: Vec<Option<std::sync::Arc<SqliteTarget>>>,
+    /// The open transactions, here while no batch is being written.
+    writer: Option<Writer>,
+    /// The batch being written (by a task of its own, while the next one is prepared),
+    /// which gives the writer back when done.
+    pending: Option<tokio::task::JoinHandle<(Writer, Result<(), LegacyError>)>>,
+    /// Donations written by this run, by payment ref (`tables::donations`): a retried
+    /// webhook or a refund in a later batch finds its donation here, written or not.
+    known_donations: HashMap<String, tables::donations::Known>,
     users: HashMap<i64, Uuid>,
     email_keys: HashMap<String, Uuid>,
     campaigns: HashMap<i64, CampaignRef>,
@@ -204,14 +212,16 @@ impl Importer {
             let sqlite = SqliteTarget::beside(&db)
                 .await
                 .map_err(Self::write_err(domain))?;
+            sqlite_targets.push((domain, db.clone(), sqlite.map(std::sync::Arc::new)));
             targets.push((domain, db));
-            sqlite_targets.push(sqlite.map(std::sync::Arc::new));
         }
         Ok(Self {
             options,
             source,
             targets,
-            sqlite: sqlite_targets,
+            writer: Some(Writer::new(sqlite_targets)),
+            pending: None,
+            known_donations: HashMap::new(),
             users: HashMap::new(),
             email_keys: HashMap::new(),
             campaigns: HashMap::new(),
@@ -234,17 +244,25 @@ impl Importer {
 
     fn db(&self, domain: Domain) -> &DatabaseConnection {
         // Every domain is connected in `connect`; the index is the domain's place in ALL.
-        let index = Domain::ALL.iter().position(|d| *d == domain).unwrap_or(0);
-        &self.targets[index].1
+        &self.targets[Self::index(domain)].1
     }
 
-    /// A transaction on `domain`'s database, through the importer's own SQLite writer
-    /// where the database is a SQLite file.
-    async fn begin(&self, domain: Domain) -> Result<Txn<'_>, LegacyError> {
-        let index = Domain::ALL.iter().position(|d| *d == domain).unwrap_or(0);
-        Txn::begin(&self.targets[index].1, self.sqlite[index].as_ref())
-            .await
-            .map_err(Self::write_err(domain))
+    fn index(domain: Domain) -> usize {
+        Domain::ALL.iter().position(|d| *d == domain).unwrap_or(0)
+    }
+
+    /// The writer, once the batch it was writing is written (its error, if it failed).
+    async fn writer(&mut self) -> Result<&mut Writer, LegacyError> {
+        if let Some(pending) = self.pending.take() {
+            let (writer, written) = pending
+                .await
+                .map_err(|err| LegacyError::WriterStopped(err.to_string()))?;
+            self.writer = Some(writer);
+            written?;
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| LegacyError::WriterStopped("an earlier write failed".to_owned()))
     }
 
     fn write_err(domain: Domain) -> impl Fn(sea_orm::DbErr) -> LegacyError {
@@ -280,6 +298,7 @@ impl Importer {
             }
             next = self.source.next_id(T::NAME, end).await?;
         }
+        self.writer().await?.flush(primary).await?;
         tracing::info!(
             table = T::NAME,
             rows = self.read.get(T::NAME).copied().unwrap_or(0),
@@ -289,6 +308,8 @@ impl Importer {
         Ok(())
     }
 
+    /// Hands a prepared batch to the writer, which writes it while the next batch is
+    /// read and prepared.
     async fn write_batch<T: LegacyTable>(
         &mut self,
         batch: Batch,
@@ -300,70 +321,34 @@ impl Importer {
         for note in &batch.notes {
             *self.notes.entry(note).or_default() += 1;
         }
-        // The projections other domains keep, one transaction per domain, written while
-        // the primary transaction fills (on PostgreSQL each is its own server process, so
-        // the domains are written in parallel); the primary commits only after them, so
-        // a batch whose checkpoint is committed always has its projections.
-        let mut secondary: Vec<(Domain, Vec<batch::Rows>)> = Vec::new();
-        for (domain, rows) in batch.secondary {
-            match secondary.iter_mut().find(|(d, _)| *d == domain) {
-                Some((_, list)) => list.push(rows),
-                None => secondary.push((domain, vec![rows])),
-            }
-        }
-        let this = &*self;
-        let projections =
-            futures::future::try_join_all(secondary.into_iter().map(|(domain, list)| async move {
-                let err = Self::write_err(domain);
-                let mut txn = this.begin(domain).await?;
-                for rows in list {
-                    txn.insert(&rows.insert, rows.rows).await.map_err(&err)?;
-                }
-                txn.commit().await.map_err(&err)
-            }));
-        let domain = T::DOMAIN;
-        let err = Self::write_err(domain);
-        let primary = async {
-            let mut txn = this.begin(domain).await?;
-            for rows in batch.primary {
-                txn.insert(&rows.insert, rows.rows).await.map_err(&err)?;
-            }
-            for statement in batch.primary_statements {
-                let values = statement.values.map(|v| v.0).unwrap_or_default();
-                txn.execute(&statement.sql, values).await.map_err(&err)?;
-            }
-            state::record_batch(
-                &mut txn,
-                T::NAME,
-                start,
-                end,
-                row_count,
-                fingerprint,
-                &batch.rejects,
-                &batch.refused_updates,
-                &batch.merges,
-            )
-            .await
-            .map_err(&err)?;
-            Ok::<_, LegacyError>(txn)
+        let merged: Vec<i64> = batch.merges.iter().map(|m| m.legacy_id).collect();
+        let job = Job {
+            table: T::NAME,
+            primary: T::DOMAIN,
+            batch,
+            start,
+            end,
+            row_count,
+            fingerprint,
         };
-        let (projections, txn) = futures::future::join(projections, primary).await;
-        projections?;
-        let txn = txn?;
+        self.writer().await?;
+        let Some(mut writer) = self.writer.take() else {
+            return Err(LegacyError::WriterStopped("no writer".to_owned()));
+        };
         if self
             .options
             .stop_after_batches
             .is_some_and(|limit| self.batches_written >= limit)
         {
-            // As if killed here: the projections of this batch are committed, its rows and
-            // checkpoint are not (dropped, so rolled back). The next run must redo it
-            // without counting anything twice.
-            drop(txn);
+            writer.write_and_stop(job).await?;
             return Err(LegacyError::Interrupted(self.batches_written));
         }
-        txn.commit().await.map_err(&err)?;
-        for merge in &batch.merges {
-            self.merged.insert((T::NAME, merge.legacy_id));
+        self.pending = Some(tokio::spawn(async move {
+            let written = writer.write(job).await;
+            (writer, written)
+        }));
+        for legacy_id in merged {
+            self.merged.insert((T::NAME, legacy_id));
         }
         self.batches_written += 1;
         Ok(())

@@ -65,9 +65,9 @@ const LEDGER_COLUMNS: &[&str] = &[
 const MEMBER_COLUMNS: &[&str] = &["campaign_id", "user_id", "kind", "since"];
 const REFUND_PREFIX: &str = "REFUND-";
 
-/// A donation as it stands in the target (or earlier in this batch).
+/// A donation as it stands in the target, or as this run wrote it.
 #[derive(Debug, Clone)]
-struct Known {
+pub(crate) struct Known {
     id: String,
     legacy_id: Option<i64>,
     kind: String,
@@ -125,7 +125,6 @@ impl LegacyTable for Donations {
             "kind",
             "user_id",
         ]);
-        let db = importer.db(Domain::Donations).clone();
         let err = Importer::write_err(Domain::Donations);
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             return Ok(Batch::default());
@@ -138,10 +137,18 @@ impl LegacyTable for Donations {
             }
             refs.push(reference);
         }
-        let mut by_ref = known_by_ref(&db, &refs).await.map_err(&err)?;
+        // This run's donations are in `known_donations` (written or still being written);
+        // the rest are looked up among those earlier runs committed.
+        refs.retain(|r| !importer.known_donations.contains_key(r));
+        refs.sort_unstable();
+        refs.dedup();
+        let db = importer.db(Domain::Donations).clone();
+        let earlier = known_by_ref(&db, &refs).await.map_err(&err)?;
         let by_legacy = known_by_legacy(&db, first.id, last.id)
             .await
             .map_err(&err)?;
+        let mut by_ref = std::mem::take(&mut importer.known_donations);
+        by_ref.extend(earlier);
 
         let mut batch = Batch::default();
         for row in rows {
@@ -187,7 +194,7 @@ impl LegacyTable for Donations {
                 continue;
             }
             if let Some(known) = by_legacy.get(&row.id) {
-                update(&mut batch, row, known, stamp, &ledger);
+                update(&mut batch, row, known, stamp, &ledger, &mut by_ref);
                 continue;
             }
             let status = match clean::key(row.get(STATUS)).as_deref() {
@@ -367,6 +374,7 @@ impl LegacyTable for Donations {
             }
             by_ref.insert(reference, known);
         }
+        importer.known_donations = by_ref;
         Ok(batch)
     }
 }
@@ -485,6 +493,7 @@ fn update(
     known: &Known,
     stamp: Option<DateTime<Utc>>,
     ledger: &Insert,
+    by_ref: &mut HashMap<String, Known>,
 ) {
     let status = match clean::key(row.get(STATUS)).as_deref() {
         Some("paid") => "PAID",
@@ -502,6 +511,7 @@ fn update(
     let reference = payment_ref(row);
     match (known.status.as_str(), status) {
         ("PENDING", "FAILED") => {
+            applied(by_ref, &reference, known, "FAILED", 0);
             batch.primary_statements.push(statement(
                 "UPDATE donations SET status = 'FAILED', updated_at = ? WHERE id = ?",
                 vec![
@@ -526,6 +536,7 @@ fn update(
                     batch.push(ledger, leg);
                 }
             }
+            applied(by_ref, &reference, known, status, refund);
             batch.primary_statements.push(statement(
                 "UPDATE donations SET status = ?, refunded_minor = refunded_minor + ?, paid_at = COALESCE(paid_at, ?), updated_at = ? WHERE id = ?",
                 vec![
@@ -545,6 +556,23 @@ fn update(
             row: row.to_json(Donations::COLUMNS),
             paid: None,
         }),
+    }
+}
+
+/// Keeps the run's view of a donation in step with a status change applied to it, for a
+/// refund row later in the run.
+fn applied(
+    by_ref: &mut HashMap<String, Known>,
+    reference: &str,
+    known: &Known,
+    status: &str,
+    refund: i64,
+) {
+    if let Some(entry) = by_ref.get_mut(reference)
+        && entry.id == known.id
+    {
+        entry.status = status.to_owned();
+        entry.refunded += refund;
     }
 }
 
