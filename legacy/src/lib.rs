@@ -171,6 +171,9 @@ pub(crate) struct Importer {
     /// Donations written by this run, by payment ref (`tables::donations`): a retried
     /// webhook or a refund in a later batch finds its donation here, written or not.
     known_donations: HashMap<String, tables::donations::Known>,
+    /// Whether the donations table held rows when this run first looked (`None`: not
+    /// looked yet). Empty, every donation there is this run's and in `known_donations`.
+    donations_before_run: Option<bool>,
     users: HashMap<i64, Uuid>,
     email_keys: HashMap<String, Uuid>,
     campaigns: HashMap<i64, CampaignRef>,
@@ -222,6 +225,7 @@ impl Importer {
             writer: Some(Writer::new(sqlite_targets)),
             pending: None,
             known_donations: HashMap::new(),
+            donations_before_run: None,
             users: HashMap::new(),
             email_keys: HashMap::new(),
             campaigns: HashMap::new(),

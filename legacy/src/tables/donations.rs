@@ -139,14 +139,28 @@ impl LegacyTable for Donations {
         }
         // This run's donations are in `known_donations` (written or still being written);
         // the rest are looked up among those earlier runs committed.
-        refs.retain(|r| !importer.known_donations.contains_key(r));
-        refs.sort_unstable();
-        refs.dedup();
+        // (On a first import there are none: the queries are skipped.)
         let db = importer.db(Domain::Donations).clone();
-        let earlier = known_by_ref(&db, &refs).await.map_err(&err)?;
-        let by_legacy = known_by_legacy(&db, first.id, last.id)
-            .await
-            .map_err(&err)?;
+        let before = match importer.donations_before_run {
+            Some(before) => before,
+            None => {
+                let before = any_donation(&db).await.map_err(&err)?;
+                importer.donations_before_run = Some(before);
+                before
+            }
+        };
+        let (earlier, by_legacy) = if before {
+            refs.retain(|r| !importer.known_donations.contains_key(r));
+            refs.sort_unstable();
+            refs.dedup();
+            let earlier = known_by_ref(&db, &refs).await.map_err(&err)?;
+            let by_legacy = known_by_legacy(&db, first.id, last.id)
+                .await
+                .map_err(&err)?;
+            (earlier, by_legacy)
+        } else {
+            (HashMap::new(), HashMap::new())
+        };
         let mut by_ref = std::mem::take(&mut importer.known_donations);
         by_ref.extend(earlier);
 
@@ -719,6 +733,17 @@ fn known(row: &sea_orm::QueryResult) -> Option<(String, Known)> {
             campaign: get(8)?,
         },
     ))
+}
+
+/// Whether the donations table has any row.
+async fn any_donation(db: &impl ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM donations LIMIT 1".to_owned(),
+        ))
+        .await?;
+    Ok(row.is_some())
 }
 
 async fn known_by_ref(
