@@ -255,17 +255,18 @@ impl Importer {
         Domain::ALL.iter().position(|d| *d == domain).unwrap_or(0)
     }
 
-    /// The writer, once the batch it was writing is written (its error, if it failed).
-    async fn writer(&mut self) -> Result<&mut Writer, LegacyError> {
+    /// The writer, taken out once the batch it was writing is written (the error, if
+    /// that failed: the writer and its transactions are then dropped, so rolled back).
+    async fn take_writer(&mut self) -> Result<Writer, LegacyError> {
         if let Some(pending) = self.pending.take() {
             let (writer, written) = pending
                 .await
                 .map_err(|err| LegacyError::WriterStopped(err.to_string()))?;
-            self.writer = Some(writer);
             written?;
+            return Ok(writer);
         }
         self.writer
-            .as_mut()
+            .take()
             .ok_or_else(|| LegacyError::WriterStopped("an earlier write failed".to_owned()))
     }
 
@@ -302,7 +303,9 @@ impl Importer {
             }
             next = self.source.next_id(T::NAME, end).await?;
         }
-        self.writer().await?.flush(primary).await?;
+        let mut writer = self.take_writer().await?;
+        writer.flush(primary).await?;
+        self.writer = Some(writer);
         tracing::info!(
             table = T::NAME,
             rows = self.read.get(T::NAME).copied().unwrap_or(0),
@@ -335,10 +338,7 @@ impl Importer {
             row_count,
             fingerprint,
         };
-        self.writer().await?;
-        let Some(mut writer) = self.writer.take() else {
-            return Err(LegacyError::WriterStopped("no writer".to_owned()));
-        };
+        let mut writer = self.take_writer().await?;
         if self
             .options
             .stop_after_batches

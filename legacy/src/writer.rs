@@ -14,7 +14,7 @@ use gerak_actors::Domain;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    LegacyError,
+    Importer, LegacyError,
     batch::{self, Batch},
     sink::{SqliteTarget, Txn},
     state,
@@ -60,13 +60,6 @@ impl Writer {
             .unwrap_or(0)
     }
 
-    fn err(domain: Domain) -> impl Fn(sea_orm::DbErr) -> LegacyError {
-        move |source| LegacyError::Write {
-            domain: domain.name(),
-            source,
-        }
-    }
-
     /// Takes the open transaction on `domain`'s database out (begun if there is none),
     /// through the importer's own SQLite writer where the database is a SQLite file.
     async fn take(&mut self, domain: Domain) -> Result<Txn<'static>, LegacyError> {
@@ -77,7 +70,7 @@ impl Writer {
                 let (_, db, sqlite) = &self.targets[index];
                 Txn::begin(db, sqlite.as_ref())
                     .await
-                    .map_err(Self::err(domain))
+                    .map_err(Importer::write_err(domain))
             }
         }
     }
@@ -95,7 +88,7 @@ impl Writer {
         for domain in order {
             let index = self.index(domain);
             if let Some(txn) = self.open[index].take() {
-                txn.commit().await.map_err(Self::err(domain))?;
+                txn.commit().await.map_err(Importer::write_err(domain))?;
             }
         }
         self.group_rows = 0;
@@ -161,10 +154,10 @@ impl Writer {
                         break;
                     }
                 }
-                (domain, txn, written.map_err(Self::err(domain)))
+                (domain, txn, written.map_err(Importer::write_err(domain)))
             },
         ));
-        let err = Self::err(primary);
+        let err = Importer::write_err(primary);
         let primary_rows = async {
             for rows in batch.primary {
                 txn.insert(&rows.insert, rows.rows).await.map_err(&err)?;

@@ -129,14 +129,6 @@ impl LegacyTable for Donations {
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             return Ok(Batch::default());
         };
-        let mut refs: Vec<String> = Vec::new();
-        for row in rows {
-            let reference = payment_ref(row);
-            if let Some(original) = reference.strip_prefix(REFUND_PREFIX) {
-                refs.push(original.to_owned());
-            }
-            refs.push(reference);
-        }
         // This run's donations are in `known_donations` (written or still being written);
         // the rest are looked up among those earlier runs committed.
         // (On a first import there are none: the queries are skipped.)
@@ -150,6 +142,14 @@ impl LegacyTable for Donations {
             }
         };
         let (earlier, by_legacy) = if before {
+            let mut refs: Vec<String> = Vec::new();
+            for row in rows {
+                let reference = payment_ref(row);
+                if let Some(original) = reference.strip_prefix(REFUND_PREFIX) {
+                    refs.push(original.to_owned());
+                }
+                refs.push(reference);
+            }
             refs.retain(|r| !importer.known_donations.contains_key(r));
             refs.sort_unstable();
             refs.dedup();
