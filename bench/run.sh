@@ -10,6 +10,8 @@
 #          --duration N (seconds per measurement, default 15), --quick (a small dataset
 #          and 5 s measurements, to try the script; its figures are not the benchmark's).
 # Environment: GERAK_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432),
+#              GERAK_BENCH_POSTGRES_QUERY (appended to the databases' URLs, default
+#              ?sslmode=disable: on loopback TLS only burns the shared cores),
 #              GERAK_BENCH_REDIS (default redis://127.0.0.1:6379),
 #              GERAK_BENCH_DIR (work files, default target/bench).
 set -euo pipefail
@@ -26,13 +28,17 @@ while [ $# -gt 0 ]; do
     --reuse-seed) REUSE=1 ;;
     --duration) DURATION=$2; shift ;;
     --quick) QUICK=1; DURATION=5 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
 done
 
 PG=${GERAK_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+# sqlx's default (sslmode=prefer) encrypts every round trip when the server offers TLS, as
+# Debian's does; server, PostgreSQL and load share the cores here, and the raw baseline
+# gets the same URL.
+PG_QUERY=${GERAK_BENCH_POSTGRES_QUERY-?sslmode=disable}
 REDIS=${GERAK_BENCH_REDIS:-redis://127.0.0.1:6379}
 WORK=${GERAK_BENCH_DIR:-$ROOT/target/bench}/$BACKEND
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -81,11 +87,11 @@ DOMAINS="users campaigns challenges donations reports"
 if [ "$BACKEND" = servers ]; then
   for d in $DOMAINS; do
     upper=$(echo "$d" | tr a-z A-Z)
-    export "GERAK_${upper}_DATABASE_URL=$PG/gerak_bench_$d"
+    export "GERAK_${upper}_DATABASE_URL=$PG/gerak_bench_$d$PG_QUERY"
   done
   export GERAK_REDIS_URL=$REDIS
   export GERAK_REDIS_PREFIX=gerak-bench
-  CAMPAIGNS_DB=$PG/gerak_bench_campaigns
+  CAMPAIGNS_DB=$PG/gerak_bench_campaigns$PG_QUERY
   BUS=redis
 else
   unset GERAK_REDIS_URL || true

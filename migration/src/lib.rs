@@ -11,6 +11,7 @@ mod inbox;
 pub mod legacy_import;
 pub mod legacy_import_deferred;
 mod outbox;
+mod outbox_pending;
 pub mod reports;
 pub mod users;
 
@@ -43,6 +44,7 @@ migrator!(
         outbox::Migration,
         legacy_import::Migration,
         legacy_import_deferred::Migration,
+        outbox_pending::Migration,
     ]
 );
 migrator!(
@@ -54,6 +56,7 @@ migrator!(
         outbox::Migration,
         legacy_import::Migration,
         legacy_import_deferred::Migration,
+        outbox_pending::Migration,
     ]
 );
 migrator!(
@@ -65,6 +68,7 @@ migrator!(
         outbox::Migration,
         legacy_import::Migration,
         legacy_import_deferred::Migration,
+        outbox_pending::Migration,
     ]
 );
 migrator!(
@@ -76,6 +80,7 @@ migrator!(
         outbox::Migration,
         legacy_import::Migration,
         legacy_import_deferred::Migration,
+        outbox_pending::Migration,
     ]
 );
 migrator!(
@@ -87,5 +92,6 @@ migrator!(
         outbox::Migration,
         legacy_import::Migration,
         legacy_import_deferred::Migration,
+        outbox_pending::Migration,
     ]
 );

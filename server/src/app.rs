@@ -120,6 +120,13 @@ pub async fn serve(
     started(domains.clone(), addr);
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let upkeep = tokio::spawn(metrics_upkeep(metrics));
+    // Small writes (a subscription's messages, a response after its headers) go out at
+    // once: with Nagle's algorithm one waits for the client's delayed ACK, up to 40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "TCP_NODELAY could not be set on a connection");
+        }
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

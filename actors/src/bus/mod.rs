@@ -104,6 +104,15 @@ pub trait Transport: Send + Sync + 'static {
     /// carries them (in-process: only the `recordPayment` mutation does).
     fn inbound_payments(&self) -> Option<InboundStream>;
     fn ack(&self, ack: StreamAck) -> BoxFuture<'_, Result<(), BusError>>;
+    /// Several acknowledgements, in as few round trips as the transport allows.
+    fn ack_all(&self, acks: Vec<StreamAck>) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(async move {
+            for ack in acks {
+                self.ack(ack).await?;
+            }
+            Ok(())
+        })
+    }
     /// Keeps a message that can never be applied, with why, for an operator to see.
     fn dead_letter(
         &self,
@@ -170,6 +179,15 @@ impl Bus {
     pub async fn ack(&self, ack: StreamAck) {
         if let Err(err) = self.transport.ack(ack).await {
             tracing::warn!(error = %err, "acknowledging a stream entry failed; it will be delivered again");
+        }
+    }
+
+    pub async fn ack_all(&self, acks: Vec<StreamAck>) {
+        if acks.is_empty() {
+            return;
+        }
+        if let Err(err) = self.transport.ack_all(acks).await {
+            tracing::warn!(error = %err, "acknowledging stream entries failed; they will be delivered again");
         }
     }
 

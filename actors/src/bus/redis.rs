@@ -344,6 +344,30 @@ impl Transport for RedisBus {
         })
     }
 
+    /// One XACK per stream and group, all in one pipeline.
+    fn ack_all(&self, acks: Vec<StreamAck>) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(async move {
+            let mut by_group: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+            for ack in &acks {
+                match by_group
+                    .iter_mut()
+                    .find(|(stream, group, _)| *stream == ack.stream && *group == ack.group)
+                {
+                    Some((_, _, ids)) => ids.push(&ack.id),
+                    None => by_group.push((&ack.stream, &ack.group, vec![&ack.id])),
+                }
+            }
+            let mut pipe = redis::pipe();
+            for (stream, group, ids) in by_group {
+                pipe.cmd("XACK").arg(stream).arg(group).arg(ids).ignore();
+            }
+            let mut connection = self.connection().await?;
+            pipe.query_async::<()>(&mut connection)
+                .await
+                .map_err(|e| BusError::Unreachable(e.to_string()))
+        })
+    }
+
     fn dead_letter(
         &self,
         reason: String,

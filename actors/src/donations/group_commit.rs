@@ -1,16 +1,17 @@
 //! Group commit for payments. A domain has one writer, and a payment's transaction holds
-//! it for five statements; one by one, payments queue behind each other. So the first
+//! it for six statements; one by one, payments queue behind each other. So the first
 //! payment to find no transaction running leads: it records every payment that queued
-//! meanwhile in one transaction (one UPDATE for all outcomes, one insert of all their ledger
-//! rows, one of all their events) and hands each caller its own answer. Alone, a payment
-//! costs what it did; under load, a transaction carries many.
+//! meanwhile in one transaction (one SELECT of all their donations, one UPDATE for all
+//! outcomes, one insert of all their ledger rows, one of all their events) and hands each
+//! caller its own answer. Alone, a payment costs what it did; under load, a transaction
+//! carries many, and no payment costs a round trip of its own.
 //!
 //! On SQLite there is one leader at a time (there is one writer). On PostgreSQL a batch
 //! is several round trips to the server, and the pool has connections to spare, so a few
 //! leaders run at once: while one batch waits for the server, the next is being written.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -23,7 +24,7 @@ use sea_orm::{
 use tokio::sync::oneshot;
 
 use super::service::{DonationsService, donation_event, movement, payment_legs, to_donation};
-use crate::DomainError;
+use crate::{DomainError, money::Money};
 
 /// Payments one transaction records at most (bounds the statements' parameters).
 const MAX_BATCH: usize = 256;
@@ -43,20 +44,21 @@ struct Queue {
 const POSTGRES_LEADERS: u32 = 4;
 
 struct Payment {
-    /// The donation as read before queueing, pending then.
-    row: donation::Model,
+    payment_ref: String,
+    amount: Money,
     succeeded: bool,
     reply: oneshot::Sender<Result<donation::Model, DomainError>>,
 }
 
 impl PaymentQueue {
-    /// Records the outcome of `row`'s payment (paid or failed, with its ledger movement
-    /// and event) and returns the donation as it is then. A donation no longer pending
-    /// (paid meanwhile by another caller) is returned as it is.
+    /// Records the outcome of the payment `payment_ref` of `amount` (paid or failed, with
+    /// its ledger movement and event) and returns the donation as it is then. A donation
+    /// no longer pending (paid before, or meanwhile by another caller) is returned as it is.
     pub(crate) async fn record(
         &self,
         service: &DonationsService,
-        row: donation::Model,
+        payment_ref: String,
+        amount: Money,
         succeeded: bool,
     ) -> Result<donation::Model, DomainError> {
         let (reply, answer) = oneshot::channel();
@@ -64,7 +66,8 @@ impl PaymentQueue {
         let lead = {
             let mut queue = self.lock();
             queue.waiting.push(Payment {
-                row,
+                payment_ref,
+                amount,
                 succeeded,
                 reply,
             });
@@ -147,14 +150,8 @@ fn max_leaders(service: &DonationsService) -> usize {
 
 async fn record_batch(service: &DonationsService, batch: Vec<Payment>) {
     match write_batch(service, &batch).await {
-        Ok(moved) => {
-            for payment in batch {
-                let answer = match moved.iter().find(|row| row.id == payment.row.id) {
-                    Some(row) => Ok(row.clone()),
-                    // Moved by someone else first (or by an earlier payment of this
-                    // batch with the other outcome): as it is now.
-                    None => service.existing(&payment.row.id).await,
-                };
+        Ok(answers) => {
+            for (payment, answer) in batch.into_iter().zip(answers) {
                 let _ = payment.reply.send(answer);
             }
         }
@@ -166,55 +163,102 @@ async fn record_batch(service: &DonationsService, batch: Vec<Payment>) {
     }
 }
 
-/// One transaction for the whole batch; returns the donations it moved out of pending.
+/// Checks a payment against its donation: the donation as it is when there is nothing to
+/// record (no longer pending), an error when the payment is not for it, None to record.
+fn check(
+    payment: &Payment,
+    row: Option<&donation::Model>,
+) -> Option<Result<donation::Model, DomainError>> {
+    let Some(row) = row else {
+        return Some(Err(DomainError::not_found("donation with this paymentRef")));
+    };
+    let expected = match Money::from_stored(row.amount_minor, &row.currency) {
+        Ok(expected) => expected,
+        Err(err) => return Some(Err(err)),
+    };
+    if payment.amount != expected {
+        tracing::warn!(payment_ref = %row.payment_ref, expected = %expected, got = %payment.amount, "payment amount does not match the donation; rejected");
+        return Some(Err(DomainError::invalid(
+            "input.amount",
+            format!("does not match the donation's amount, {expected}"),
+        )));
+    }
+    // Applied before: the same answer again changes nothing.
+    (row.status != donation::DonationStatus::Pending).then(|| Ok(row.clone()))
+}
+
+/// One transaction for the whole batch; an answer per payment, in order.
 async fn write_batch(
     service: &DonationsService,
     batch: &[Payment],
-) -> Result<Vec<donation::Model>, DomainError> {
+) -> Result<Vec<Result<donation::Model, DomainError>>, DomainError> {
     let db = &service.db;
     let txn = service.begin().await?;
     let now = Utc::now();
+    let refs: HashSet<&str> = batch.iter().map(|p| p.payment_ref.as_str()).collect();
+    let rows: HashMap<String, donation::Model> = donation::Entity::find()
+        .filter(donation::Column::PaymentRef.is_in(refs))
+        .all(&txn)
+        .await
+        .map_err(|e| db.map_err(e))?
+        .into_iter()
+        .map(|row| (row.payment_ref.clone(), row))
+        .collect();
+    let answers: Vec<Option<Result<donation::Model, DomainError>>> = batch
+        .iter()
+        .map(|p| check(p, rows.get(&p.payment_ref)))
+        .collect();
     // A donation reported twice in one batch takes the outcome that came first, as it
     // would one transaction after the other.
-    let mut seen = HashSet::new();
-    let first: Vec<&Payment> = batch
-        .iter()
-        .filter(|p| seen.insert(p.row.id.as_str()))
-        .collect();
+    let mut first: HashMap<&str, bool> = HashMap::new();
+    for (payment, answer) in batch.iter().zip(&answers) {
+        if answer.is_none() {
+            first
+                .entry(payment.payment_ref.as_str())
+                .or_insert(payment.succeeded);
+        }
+    }
+    let id_of = |payment_ref: &str| rows.get(payment_ref).map(|row| row.id.clone());
     let paid: Vec<String> = first
         .iter()
-        .filter(|p| p.succeeded)
-        .map(|p| p.row.id.clone())
+        .filter(|(_, succeeded)| **succeeded)
+        .filter_map(|(payment_ref, _)| id_of(payment_ref))
         .collect();
-    let all: Vec<String> = first.iter().map(|p| p.row.id.clone()).collect();
-    let is_paid = || donation::Column::Id.is_in(paid.iter().cloned());
-    // One statement for both outcomes: concurrent batches (PostgreSQL) then lock their rows
-    // in one order, so two batches that share donations wait for each other instead of
-    // deadlocking. Conditional on pending *now*: a payment recorded twice moves the
-    // donation once.
-    let mut moved = donation::Entity::update_many()
-        .col_expr(
-            donation::Column::Status,
-            CaseStatement::new()
-                .case(is_paid(), Expr::value(donation::DonationStatus::Paid))
-                .finally(Expr::value(donation::DonationStatus::Failed))
-                .into(),
-        )
-        .col_expr(
-            donation::Column::PaidAt,
-            CaseStatement::new()
-                .case(is_paid(), Expr::value(Some(now)))
-                .finally(Expr::value(Option::<chrono::DateTime<Utc>>::None))
-                .into(),
-        )
-        .col_expr(donation::Column::UpdatedAt, Expr::value(now))
-        .filter(donation::Column::Id.is_in(all))
-        .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
-        .exec_with_returning(&txn)
-        .await
-        .map_err(|e| db.map_err(e))?;
+    let all: Vec<String> = first
+        .keys()
+        .filter_map(|payment_ref| id_of(payment_ref))
+        .collect();
+    let mut moved = Vec::new();
+    if !all.is_empty() {
+        let is_paid = || donation::Column::Id.is_in(paid.iter().cloned());
+        // One statement for both outcomes: concurrent batches (PostgreSQL) then lock their
+        // rows in one order, so two batches that share donations wait for each other
+        // instead of deadlocking. Conditional on pending *now*: a payment recorded twice
+        // moves the donation once.
+        moved = donation::Entity::update_many()
+            .col_expr(
+                donation::Column::Status,
+                CaseStatement::new()
+                    .case(is_paid(), Expr::value(donation::DonationStatus::Paid))
+                    .finally(Expr::value(donation::DonationStatus::Failed))
+                    .into(),
+            )
+            .col_expr(
+                donation::Column::PaidAt,
+                CaseStatement::new()
+                    .case(is_paid(), Expr::value(Some(now)))
+                    .finally(Expr::value(Option::<chrono::DateTime<Utc>>::None))
+                    .into(),
+            )
+            .col_expr(donation::Column::UpdatedAt, Expr::value(now))
+            .filter(donation::Column::Id.is_in(all))
+            .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
+            .exec_with_returning(&txn)
+            .await
+            .map_err(|e| db.map_err(e))?;
+    }
     // Ledger rows and events in the order the payments came.
-    let order = |row: &donation::Model| batch.iter().position(|p| p.row.id == row.id);
+    let order = |row: &donation::Model| batch.iter().position(|p| p.payment_ref == row.payment_ref);
     moved.sort_by_key(order);
     let mut ledger = Vec::new();
     let mut events = Vec::with_capacity(moved.len());
@@ -238,7 +282,23 @@ async fn write_batch(
             .map_err(|e| db.map_err(e))?;
     }
     service.commit_with(txn, events).await?;
-    Ok(moved)
+    let moved: HashMap<&str, &donation::Model> = moved
+        .iter()
+        .map(|row| (row.payment_ref.as_str(), row))
+        .collect();
+    let mut answered = Vec::with_capacity(batch.len());
+    for (payment, answer) in batch.iter().zip(answers) {
+        answered.push(match (answer, moved.get(payment.payment_ref.as_str())) {
+            (Some(answer), _) => answer,
+            (None, Some(row)) => Ok((*row).clone()),
+            // Moved by someone else first (a concurrent batch on PostgreSQL): as it is now.
+            (None, None) => match rows.get(&payment.payment_ref) {
+                Some(row) => service.existing(&row.id).await,
+                None => Err(DomainError::not_found("donation with this paymentRef")),
+            },
+        });
+    }
+    Ok(answered)
 }
 
 #[cfg(test)]

@@ -90,26 +90,11 @@ impl DonationsService {
         // Checked before the database sees it: a NUL byte is an error there, not a miss.
         let payment_ref =
             crate::validate::required_text("input.paymentRef", &msg.payment_ref, 200)?;
-        // Read outside the writer: the write below is conditional on the status anyway.
-        let row = donation::Entity::find()
-            .filter(donation::Column::PaymentRef.eq(payment_ref))
-            .one(&self.db.read)
-            .await
-            .map_err(|e| self.db.map_err(e))?
-            .ok_or_else(|| DomainError::not_found("donation with this paymentRef"))?;
-        let expected = Money::from_stored(row.amount_minor, &row.currency)?;
-        if msg.amount != expected {
-            tracing::warn!(payment_ref = %row.payment_ref, expected = %expected, got = %msg.amount, "payment amount does not match the donation; rejected");
-            return Err(DomainError::invalid(
-                "input.amount",
-                format!("does not match the donation's amount, {expected}"),
-            ));
-        }
-        if row.status != donation::DonationStatus::Pending {
-            // Applied before: the same answer again changes nothing.
-            return to_donation(row);
-        }
-        let recorded = self.payments.record(&self, row, msg.succeeded).await?;
+        // Read, checked and written in the batch's transaction: no round trip of its own.
+        let recorded = self
+            .payments
+            .record(&self, payment_ref.to_owned(), msg.amount, msg.succeeded)
+            .await?;
         to_donation(recorded)
     }
 

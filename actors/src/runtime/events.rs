@@ -125,14 +125,17 @@ where
                     .await
                     .into_iter();
                 let mut any = false;
+                let mut acks = Vec::with_capacity(batch.len());
                 for Delivery { event, ack } in batch {
                     // Unwanted events are settled as they are.
                     let done = !wants(&event) || settled.next().unwrap_or(false);
                     any |= done;
                     if let (true, Some(ack)) = (done, ack) {
-                        bus.ack(ack).await;
+                        acks.push(ack);
                     }
                 }
+                // One round trip for the batch (the bus delivers what stays pending again).
+                bus.ack_all(acks).await;
                 if any {
                     changes.notify();
                 }

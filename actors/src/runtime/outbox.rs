@@ -1,15 +1,20 @@
 //! The transactional outbox: a domain stages its events in its own database, in the
 //! transaction of the change they describe; a relay on the domain's thread publishes them
-//! and marks each published only once the bus took it. An event survives a crash right
-//! after the commit and a bus that is down (the relay retries with backoff); an event of a
+//! and marks each published once the bus took it. An event survives a crash right after
+//! the commit and a bus that is down (the relay retries with backoff); an event of a
 //! change that rolled back is never published.
 //!
 //! Two ways in, one relay. After each commit the events are also handed to the relay in
-//! memory, which publishes them in commit order without reading them back (on PostgreSQL
-//! the read costs more than the rest: published rows leave dead index entries behind until
-//! vacuum). The table is read on start, after a failure, and once a second: for events
-//! this process committed but could not hand over (it stopped, or the bus was down), or
-//! that another process left.
+//! memory, which publishes them in commit order without reading them back. The table is
+//! read on start, after a failure, and once a second: for events this process committed
+//! but could not hand over (it stopped, or the bus was down), or that another process
+//! left.
+//!
+//! Marking rows published is the marker's work, beside the relay: a publish never waits
+//! for the previous batch's UPDATE (on PostgreSQL, a round trip and a WAL flush). Until
+//! the marker catches up a published row still reads as unpublished, so the relay
+//! remembers what it published lately and never sends it again; a row whose mark failed
+//! is published again once forgotten (at least once: consumers deduplicate by event id).
 
 use std::{
     collections::HashMap,
@@ -34,14 +39,22 @@ use crate::{
 const BATCH: u64 = 200;
 /// Published rows are kept this long (for operators), then deleted.
 const KEEP_PUBLISHED: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+/// How often old published rows are deleted, and how many seqs one DELETE covers at most.
+const CLEANUP_EVERY: Duration = Duration::from_secs(60);
+const CLEANUP_CHUNK: i64 = 10_000;
 /// How often the relay reads the table when events arrive in memory.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Events waiting in memory at most; beyond, they are left to the table (with no relay
 /// running, the hand-over would otherwise grow without bound).
 const MAX_HANDED: usize = 10_000;
-/// Ids a read of the table published are remembered this long, so that the same events
-/// arriving in memory afterwards are not published twice.
-const REMEMBER_POLLED: Duration = Duration::from_secs(30);
+/// Ids published and not yet marked, at most; beyond, the marks are dropped and the rows
+/// published again later (the database has been failing for a long while by then).
+const MAX_UNMARKED: usize = 100_000;
+/// Ids of published events are remembered this long: longer than the marker takes to
+/// mark them, so that a read of the table meanwhile does not publish them again.
+const REMEMBER_PUBLISHED: Duration = Duration::from_secs(30);
+/// Event ids one UPDATE marks at most (they are bound parameters).
+const MARK_CHUNK: usize = 500;
 
 /// A domain's side of its outbox: stage events, then hand them to the relay after commit.
 #[derive(Clone, Default)]
@@ -91,46 +104,41 @@ impl Outbox {
         std::mem::take(&mut *self.handed.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The relay: runs on the domain's Arbiter for as long as it lives.
+    /// The relay and its marker: run on the domain's Arbiter for as long as it lives.
     pub(crate) async fn relay(self, domain: Domain, db: DomainDb, bus: Bus) {
+        let marks = Marks::default();
+        tokio::join!(
+            self.publish_loop(domain, &db, &bus, &marks),
+            mark_loop(domain, &db, &marks)
+        );
+    }
+
+    async fn publish_loop(self, domain: Domain, db: &DomainDb, bus: &Bus, marks: &Marks) {
         let mut delay = Duration::from_millis(50);
-        let mut last_cleanup = Instant::now();
         let mut last_poll = Instant::now();
         // On start and after a failure, the table is read until it is drained, and events
         // arriving in memory meanwhile are dropped (the table has them): so the events
         // left behind go out first, in order.
         let mut recovering = true;
-        let mut polled: HashMap<String, Instant> = HashMap::new();
+        let mut published = Published::default();
         loop {
             let result = if recovering || last_poll.elapsed() >= POLL_EVERY {
                 if recovering {
                     drop(self.take_handed());
                 }
                 last_poll = Instant::now();
-                polled.retain(|_, at| at.elapsed() < REMEMBER_POLLED);
-                publish_pending(domain, &db, &bus, &mut polled)
+                published.forget_old();
+                publish_pending(domain, db, bus, &mut published)
                     .await
-                    .inspect(|&published| recovering = published == BATCH as usize)
+                    .inspect(|read| recovering = read.full && read.published > 0)
+                    .map(|read| read.published)
             } else {
-                let handed: Vec<Event> = self
-                    .take_handed()
-                    .into_iter()
-                    .filter(|event| !polled.contains_key(&event.id))
-                    .collect();
-                publish_handed(domain, &db, &bus, handed).await
+                let handed = self.take_handed();
+                publish_handed(domain, bus, handed, &mut published, marks).await
             };
             match result {
                 Ok(0) => {
                     delay = Duration::from_millis(50);
-                    if last_cleanup.elapsed() > Duration::from_secs(60) {
-                        last_cleanup = Instant::now();
-                        let _ = outbox_event::Entity::delete_many()
-                            .filter(
-                                outbox_event::Column::PublishedAt.lt(Utc::now() - KEEP_PUBLISHED),
-                            )
-                            .exec(&db.write)
-                            .await;
-                    }
                     // Woken by a commit, or in time for the next read of the table.
                     let _ = tokio::time::timeout(
                         POLL_EVERY.saturating_sub(last_poll.elapsed()),
@@ -152,86 +160,244 @@ impl Outbox {
     }
 }
 
-/// Publishes events handed over in memory and marks them published. On failure they
-/// stay unpublished in the table, where the relay's recovery finds them.
+/// Ids of events the relay published lately, and when.
+#[derive(Default)]
+struct Published(HashMap<String, Instant>);
+
+impl Published {
+    fn contains(&self, id: &str) -> bool {
+        self.0.contains_key(id)
+    }
+
+    fn remember(&mut self, ids: &[String]) {
+        let now = Instant::now();
+        self.0.extend(ids.iter().map(|id| (id.clone(), now)));
+    }
+
+    fn forget_old(&mut self) {
+        self.0.retain(|_, at| at.elapsed() < REMEMBER_PUBLISHED);
+    }
+}
+
+/// Ids published and waiting to be marked in the table, handed from the relay to the
+/// marker.
+#[derive(Clone, Default)]
+struct Marks {
+    ids: Arc<Mutex<Vec<String>>>,
+    wake: Arc<Notify>,
+}
+
+impl Marks {
+    fn add(&self, ids: Vec<String>) {
+        {
+            let mut waiting = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+            if waiting.len() + ids.len() <= MAX_UNMARKED {
+                waiting.extend(ids);
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.ids.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Publishes events handed over in memory; the marker marks them. On failure they stay
+/// unpublished in the table, where the relay's recovery finds them.
 async fn publish_handed(
     domain: Domain,
-    db: &DomainDb,
     bus: &Bus,
     events: Vec<Event>,
+    published: &mut Published,
+    marks: &Marks,
 ) -> Result<usize, String> {
+    // Those a read of the table already published go out once.
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter(|event| !published.contains(&event.id))
+        .collect();
     if events.is_empty() {
         return Ok(0);
     }
     let ids: Vec<String> = events.iter().map(|event| event.id.clone()).collect();
-    let published = ids.len();
     bus.try_publish_all(events)
         .await
         .map_err(|e| e.to_string())?;
     metrics::counter!("gerak_outbox_handed_published_total", "domain" => domain.name())
-        .increment(published as u64);
-    // In chunks: the ids are bound parameters.
-    for chunk in ids.chunks(BATCH as usize) {
-        outbox_event::Entity::update_many()
-            .col_expr(outbox_event::Column::PublishedAt, Expr::value(Utc::now()))
-            .filter(outbox_event::Column::EventId.is_in(chunk.iter().cloned()))
-            .filter(outbox_event::Column::PublishedAt.is_null())
-            .exec(&db.write)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(published)
+        .increment(ids.len() as u64);
+    published.remember(&ids);
+    let count = ids.len();
+    marks.add(ids);
+    Ok(count)
 }
 
-/// Publishes the oldest unpublished events in the table, in order, and remembers their
-/// ids in `polled`. Returns how many were published.
+/// What one read of the table did.
+struct TableRead {
+    /// The read returned a whole batch: more may follow.
+    full: bool,
+    published: usize,
+}
+
+/// Pages one read of the table may skip past rows published lately, at most.
+const SKIP_PAGES: usize = 5;
+
+/// Publishes the oldest unpublished events in the table, in order, and marks them. Rows
+/// published lately from memory (their marks are on the way) are skipped, a page at a
+/// time, so that the events behind them are found.
 async fn publish_pending(
     domain: Domain,
     db: &DomainDb,
     bus: &Bus,
-    polled: &mut HashMap<String, Instant>,
-) -> Result<usize, String> {
-    // Read beside the writer (on SQLite a reader sees every commit made before it starts,
-    // and the relay is woken after the commit): only the mark below waits for it.
-    let pending = outbox_event::Entity::find()
-        .filter(outbox_event::Column::PublishedAt.is_null())
-        .order_by_asc(outbox_event::Column::Seq)
-        .limit(BATCH)
-        .all(&db.read)
-        .await
-        .map_err(|e| e.to_string())?;
-    let backlog = pending.len();
-    metrics::gauge!("gerak_outbox_backlog", "domain" => domain.name()).set(backlog as f64);
+    published: &mut Published,
+) -> Result<TableRead, String> {
+    let mut after = None;
+    let mut pages = 0;
+    let (pending, full) = loop {
+        // Read beside the writer (on SQLite a reader sees every commit made before it
+        // starts, and the relay is woken after the commit).
+        let mut query = outbox_event::Entity::find()
+            .filter(outbox_event::Column::PublishedAt.is_null())
+            .order_by_asc(outbox_event::Column::Seq)
+            .limit(BATCH);
+        if let Some(seq) = after {
+            query = query.filter(outbox_event::Column::Seq.gt(seq));
+        }
+        let page = query.all(&db.read).await.map_err(|e| e.to_string())?;
+        let full = page.len() == BATCH as usize;
+        after = page.last().map(|row| row.seq);
+        let pending: Vec<_> = page
+            .into_iter()
+            .filter(|row| !published.contains(&row.event_id))
+            .collect();
+        pages += 1;
+        if !pending.is_empty() || !full || pages == SKIP_PAGES {
+            break (pending, full);
+        }
+    };
+    metrics::gauge!("gerak_outbox_backlog", "domain" => domain.name()).set(pending.len() as f64);
     if pending.is_empty() {
-        return Ok(0);
+        return Ok(TableRead { full, published: 0 });
     }
-    // The whole batch in one round trip to the bus and one UPDATE: if either fails the
-    // batch is sent again (consumers deduplicate by event id), never skipped.
-    let mut seqs = Vec::with_capacity(pending.len());
+    // The whole batch in one round trip to the bus and marked at once (this way is rare:
+    // on start, after a failure, for stragglers), so that the next read moves past it.
+    // If either fails the batch is sent again (consumers deduplicate by event id), never
+    // skipped.
+    let mut ids = Vec::with_capacity(pending.len());
     let mut events = Vec::with_capacity(pending.len());
     for row in pending {
-        seqs.push(row.seq);
         match serde_json::from_str::<Event>(&row.payload) {
-            Ok(event) => {
-                polled.insert(event.id.clone(), Instant::now());
-                events.push(event)
-            }
+            Ok(event) => events.push(event),
             Err(err) => {
-                tracing::error!(%domain, seq = row.seq, error = %err, "an outbox row is not an event; skipped")
+                tracing::error!(%domain, seq = row.seq, error = %err, "an outbox row is not an event; marked published and skipped")
             }
         }
+        ids.push(row.event_id);
     }
     bus.try_publish_all(events)
         .await
         .map_err(|e| e.to_string())?;
-    let published = seqs.len();
-    outbox_event::Entity::update_many()
-        .col_expr(outbox_event::Column::PublishedAt, Expr::value(Utc::now()))
-        .filter(outbox_event::Column::Seq.is_in(seqs))
-        .exec(&db.write)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(published)
+    published.remember(&ids);
+    mark_published(db, &ids).await.map_err(|e| e.to_string())?;
+    Ok(TableRead {
+        full,
+        published: ids.len(),
+    })
+}
+
+/// The marker: marks published rows in batches as they come, retrying with backoff, and
+/// deletes the rows published long ago.
+async fn mark_loop(domain: Domain, db: &DomainDb, marks: &Marks) {
+    let mut delay = Duration::from_millis(50);
+    let mut last_cleanup = Instant::now();
+    loop {
+        let ids = marks.take();
+        if !ids.is_empty() {
+            match mark_published(db, &ids).await {
+                Ok(()) => delay = Duration::from_millis(50),
+                Err(err) => {
+                    metrics::counter!("gerak_outbox_mark_errors_total", "domain" => domain.name())
+                        .increment(1);
+                    tracing::warn!(%domain, error = %err, retry_in_ms = delay.as_millis() as u64, "marking published events failed; retrying");
+                    marks.add(ids);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            }
+        }
+        if last_cleanup.elapsed() >= CLEANUP_EVERY {
+            last_cleanup = Instant::now();
+            if let Err(err) = delete_old_published(db).await {
+                tracing::warn!(%domain, error = %err, "deleting old published events failed; next round");
+            }
+        }
+        let _ = tokio::time::timeout(CLEANUP_EVERY, marks.wake.notified()).await;
+    }
+}
+
+async fn mark_published(db: &DomainDb, ids: &[String]) -> Result<(), DbErr> {
+    let now = Utc::now();
+    for chunk in ids.chunks(MARK_CHUNK) {
+        outbox_event::Entity::update_many()
+            .col_expr(outbox_event::Column::PublishedAt, Expr::value(now))
+            .filter(outbox_event::Column::EventId.is_in(chunk.iter().cloned()))
+            .filter(outbox_event::Column::PublishedAt.is_null())
+            .exec(&db.write)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the rows published before `KEEP_PUBLISHED` ago, by ranges of `seq` (the
+/// primary key; no index on `published_at` to keep up), a chunk per statement so that no
+/// DELETE holds the writer long. Rows still unpublished are never deleted.
+async fn delete_old_published(db: &DomainDb) -> Result<(), DbErr> {
+    let cutoff = Utc::now() - KEEP_PUBLISHED;
+    let first_published: Option<i64> = outbox_event::Entity::find()
+        .select_only()
+        .column(outbox_event::Column::Seq)
+        .filter(outbox_event::Column::PublishedAt.is_not_null())
+        .order_by_asc(outbox_event::Column::Seq)
+        .into_tuple()
+        .one(&db.read)
+        .await?;
+    let Some(mut from) = first_published else {
+        return Ok(());
+    };
+    // Rows from the first one created since the cutoff on are kept.
+    let first_kept: Option<i64> = outbox_event::Entity::find()
+        .select_only()
+        .column(outbox_event::Column::Seq)
+        .filter(outbox_event::Column::CreatedAt.gte(cutoff))
+        .order_by_asc(outbox_event::Column::Seq)
+        .into_tuple()
+        .one(&db.read)
+        .await?;
+    let until = match first_kept {
+        Some(seq) => seq,
+        None => {
+            let last: Option<i64> = outbox_event::Entity::find()
+                .select_only()
+                .column(outbox_event::Column::Seq)
+                .order_by_desc(outbox_event::Column::Seq)
+                .into_tuple()
+                .one(&db.read)
+                .await?;
+            last.map_or(from, |seq| seq + 1)
+        }
+    };
+    while from < until {
+        let to = until.min(from.saturating_add(CLEANUP_CHUNK));
+        outbox_event::Entity::delete_many()
+            .filter(outbox_event::Column::Seq.gte(from))
+            .filter(outbox_event::Column::Seq.lt(to))
+            .filter(outbox_event::Column::PublishedAt.lt(cutoff))
+            .exec(&db.write)
+            .await?;
+        from = to;
+    }
+    Ok(())
 }
 
 /// Events staged but not yet published (for readiness and metrics).
@@ -424,6 +590,68 @@ mod tests {
             "handed over in commit order"
         );
         assert!(all.contains(&unhanded_id));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn cleanup_deletes_only_rows_published_long_ago() {
+        let dir =
+            std::env::temp_dir().join(format!("gerak-outbox-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = DomainDb::connect(
+            Domain::Users,
+            &format!("sqlite://{}/users.db?mode=rwc", dir.display()),
+        )
+        .await
+        .unwrap();
+        crate::system::migrate(&db).await.unwrap();
+        let hours_ago = |h: i64| Utc::now() - chrono::TimeDelta::minutes(h * 60);
+        // (event id, created, published)
+        let rows = [
+            ("old-published", hours_ago(3), Some(hours_ago(3))),
+            ("old-unpublished", hours_ago(3), None),
+            ("old-published-late", hours_ago(2), Some(Utc::now())),
+            ("older-published", hours_ago(4), Some(hours_ago(4))),
+            ("recent-published", Utc::now(), Some(Utc::now())),
+            ("recent-unpublished", Utc::now(), None),
+        ];
+        for (id, created, published) in rows {
+            outbox_event::Entity::insert(outbox_event::ActiveModel {
+                event_id: Set(id.to_owned()),
+                event_type: Set("users.user_registered".to_owned()),
+                payload: Set("{}".to_owned()),
+                created_at: Set(created),
+                published_at: Set(published),
+                ..Default::default()
+            })
+            .exec(&db.write)
+            .await
+            .unwrap();
+        }
+        delete_old_published(&db).await.unwrap();
+        let mut left: Vec<String> = outbox_event::Entity::find()
+            .all(&db.read)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.event_id)
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "old-published-late",
+                "old-unpublished",
+                "recent-published",
+                "recent-unpublished"
+            ]
+        );
+        // Nothing new to delete: a second round changes nothing.
+        delete_old_published(&db).await.unwrap();
+        assert_eq!(
+            outbox_event::Entity::find().count(&db.read).await.unwrap(),
+            4
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
