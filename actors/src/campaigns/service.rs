@@ -18,7 +18,7 @@ use crate::{
     db::{DomainDb, Order},
     money::{Currency, Money},
     runtime::{
-        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with,
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim_all, commit_with,
         event_money as money, event_text as text,
     },
     validate::{MAX_DESCRIPTION, MAX_TITLE, optional_url, period, required_text, search_pattern},
@@ -305,8 +305,11 @@ impl CampaignsService {
             .await
             .map_err(|e| self.db.map_err(e))?;
         let mut changed: Vec<String> = Vec::new();
+        let mut fresh = claim_all(&txn, &events)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
         for event in &events {
-            if !claim(&txn, event).await.map_err(|e| self.db.map_err(e))? {
+            if !fresh.remove(&event.id) {
                 continue;
             }
             if let Some(campaign_id) = self.apply_in(&txn, event).await?

@@ -22,8 +22,8 @@ use crate::{
     db::{DomainDb, Order},
     money::Money,
     runtime::{
-        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_money,
-        event_text,
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim_all, commit_with,
+        event_money, event_text,
     },
     validate::{optional_text, required_text},
 };
@@ -384,8 +384,11 @@ impl ReportsService {
     /// Keeps the dashboard's projections; all the events in one transaction.
     pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
         let txn = self.begin().await?;
+        let mut fresh = claim_all(&txn, &events)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
         for event in &events {
-            if claim(&txn, event).await.map_err(|e| self.db.map_err(e))? {
+            if fresh.remove(&event.id) {
                 self.apply_in(&txn, event).await?;
             }
         }

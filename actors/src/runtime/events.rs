@@ -72,6 +72,36 @@ pub(crate) async fn claim(txn: &DatabaseTransaction, event: &Event) -> Result<bo
     Ok(inserted == 1)
 }
 
+/// Records every event of a batch as applied inside `txn`, in one statement; returns the
+/// ids that were not applied before (an id twice in the batch is returned once: apply it
+/// once). Like [`claim`], conflicts are skipped, not errors.
+pub(crate) async fn claim_all(
+    txn: &DatabaseTransaction,
+    events: &[Arc<Event>],
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    let now = Utc::now();
+    // In id order: two instances claiming overlapping batches (a redelivery) then wait
+    // for each other instead of deadlocking.
+    let mut sorted: Vec<&Arc<Event>> = events.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let rows = sorted
+        .into_iter()
+        .map(|event| processed_event::ActiveModel {
+            event_id: Set(event.id.clone()),
+            event_type: Set(event.kind.clone()),
+            processed_at: Set(now),
+        });
+    let claimed = processed_event::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(processed_event::Column::EventId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_with_returning(txn)
+        .await?;
+    Ok(claimed.into_iter().map(|row| row.event_id).collect())
+}
+
 /// Counts the state changes this process applied from events (projections, payments),
 /// so that whatever keeps copies of what readers saw (the front door's response cache)
 /// knows when to forget them. Changes made by requests are known to the caller already.
@@ -280,4 +310,67 @@ pub(crate) fn event_money(
             .and_then(|v| v.as_str())
             .unwrap_or_default(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
+
+    use super::*;
+    use crate::db::DomainDb;
+
+    #[tokio::test]
+    async fn a_batch_claims_each_event_once() {
+        let dir =
+            std::env::temp_dir().join(format!("gerak-inbox-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = DomainDb::connect(
+            Domain::Reports,
+            &format!("sqlite://{}/reports.db?mode=rwc", dir.display()),
+        )
+        .await
+        .unwrap();
+        crate::system::migrate(&db).await.unwrap();
+        let event = |n: i32| {
+            Arc::new(Event::new(
+                Domain::Donations,
+                "donation_paid",
+                serde_json::json!({ "n": n }),
+            ))
+        };
+        let (a, b, c) = (event(1), event(2), event(3));
+
+        let txn = db.write.begin().await.unwrap();
+        assert!(claim(&txn, &a).await.unwrap());
+        txn.commit().await.unwrap();
+
+        // `a` was applied before and `b` comes twice (a redelivery within the batch).
+        let txn = db.write.begin().await.unwrap();
+        let fresh = claim_all(&txn, &[a.clone(), b.clone(), c.clone(), b.clone()])
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        let mut fresh: Vec<String> = fresh.into_iter().collect();
+        fresh.sort();
+        let mut expected = vec![b.id.clone(), c.id.clone()];
+        expected.sort();
+        assert_eq!(fresh, expected);
+
+        // Again: nothing is new, and a rolled-back claim leaves nothing behind.
+        let txn = db.write.begin().await.unwrap();
+        assert!(claim_all(&txn, &[a, b, c]).await.unwrap().is_empty());
+        let later = event(4);
+        drop(txn);
+        let txn = db.write.begin().await.unwrap();
+        assert_eq!(claim_all(&txn, &[later.clone()]).await.unwrap().len(), 1);
+        drop(txn);
+        assert_eq!(
+            processed_event::Entity::find()
+                .count(&db.read)
+                .await
+                .unwrap(),
+            3
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -29,7 +29,7 @@ use actix::{
 use futures::FutureExt;
 
 pub use events::{ApplyEvent, ApplyEvents, Changes, ConsumerTask};
-pub(crate) use events::{claim, event_money, event_text, one_by_one, spawn_consumer};
+pub(crate) use events::{claim, claim_all, event_money, event_text, one_by_one, spawn_consumer};
 pub use faults::FaultSwitch;
 pub use handle::Route;
 pub(crate) use handle::{domain_handle, route_messages};
