@@ -165,3 +165,38 @@ impl<M> KeysetPage<M> {
         }
     }
 }
+
+/// A migrated SQLite database of `domain` in a directory of its own, for unit tests; the
+/// directory goes with it.
+#[cfg(test)]
+pub(crate) struct ScratchDb {
+    pub db: DomainDb,
+    dir: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl ScratchDb {
+    pub async fn open(domain: Domain) -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "gerak-{}-{}",
+            domain.name(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let url = format!("sqlite://{}/{}.db?mode=rwc", dir.display(), domain.name());
+        let db = DomainDb::connect(domain, &url)
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::system::migrate(&db)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self { db, dir })
+    }
+}
+
+#[cfg(test)]
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -308,7 +308,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        db::DomainDb,
+        db::ScratchDb,
         donations::{Donate, DonationStatus, LedgerTotals, RecordPayment},
         money::{Currency, Money},
         runtime::{Domain, Outbox},
@@ -316,12 +316,8 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_payments_share_transactions_and_each_is_recorded_once() {
-        let dir =
-            std::env::temp_dir().join(format!("gerak-group-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/donations.db?mode=rwc", dir.display());
-        let db = DomainDb::connect(Domain::Donations, &url).await.unwrap();
-        crate::system::migrate(&db).await.unwrap();
+        let scratch = ScratchDb::open(Domain::Donations).await.unwrap();
+        let db = scratch.db.clone();
         let service = DonationsService {
             db: db.clone(),
             outbox: Outbox::default(),
@@ -411,6 +407,5 @@ mod tests {
         assert_eq!(carried.created_at, stored.created_at);
         assert_eq!(carried.amount.minor, stored.amount_minor);
         assert_eq!(carried.payment_ref, stored.payment_ref);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

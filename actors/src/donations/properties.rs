@@ -9,7 +9,7 @@ use serde_json::json;
 use super::*;
 use crate::{
     bus::Event,
-    db::DomainDb,
+    db::ScratchDb,
     money::{Currency, Money},
     runtime::{ApplyEvent, Domain},
 };
@@ -62,15 +62,10 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let dir = std::env::temp_dir().join(format!("gerak-ledger-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let url = format!("sqlite://{}/donations.db?mode=rwc", dir.display());
-    let db = DomainDb::connect(Domain::Donations, &url)
+    let scratch = ScratchDb::open(Domain::Donations)
         .await
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    crate::system::migrate(&db)
-        .await
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        .map_err(TestCaseError::fail)?;
+    let db = scratch.db.clone();
     let service = DonationsService {
         db,
         outbox: crate::runtime::Outbox::default(),
@@ -216,7 +211,6 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(statement.closing_balance.minor, raised);
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

@@ -317,20 +317,12 @@ mod tests {
     use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
 
     use super::*;
-    use crate::db::DomainDb;
+    use crate::db::ScratchDb;
 
     #[tokio::test]
     async fn a_batch_claims_each_event_once() {
-        let dir =
-            std::env::temp_dir().join(format!("gerak-inbox-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = DomainDb::connect(
-            Domain::Reports,
-            &format!("sqlite://{}/reports.db?mode=rwc", dir.display()),
-        )
-        .await
-        .unwrap();
-        crate::system::migrate(&db).await.unwrap();
+        let scratch = ScratchDb::open(Domain::Reports).await.unwrap();
+        let db = &scratch.db;
         let event = |n: i32| {
             Arc::new(Event::new(
                 Domain::Donations,
@@ -362,7 +354,7 @@ mod tests {
         let later = event(4);
         drop(txn);
         let txn = db.write.begin().await.unwrap();
-        assert_eq!(claim_all(&txn, &[later.clone()]).await.unwrap().len(), 1);
+        assert_eq!(claim_all(&txn, &[later]).await.unwrap().len(), 1);
         drop(txn);
         assert_eq!(
             processed_event::Entity::find()
@@ -371,6 +363,5 @@ mod tests {
                 .unwrap(),
             3
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

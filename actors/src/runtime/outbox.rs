@@ -438,6 +438,7 @@ mod tests {
 
     use super::*;
     use crate::bus::{BusError, DeliveryStream, EventStream, InboundStream, StreamAck, Transport};
+    use crate::db::ScratchDb;
 
     /// A bus that is down for its first `failures` publishes, then records what it gets.
     #[derive(Default)]
@@ -493,16 +494,8 @@ mod tests {
 
     #[tokio::test]
     async fn each_event_is_published_once_in_order_and_rollbacks_publish_nothing() {
-        let dir =
-            std::env::temp_dir().join(format!("gerak-outbox-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = DomainDb::connect(
-            Domain::Users,
-            &format!("sqlite://{}/users.db?mode=rwc", dir.display()),
-        )
-        .await
-        .unwrap();
-        crate::system::migrate(&db).await.unwrap();
+        let scratch = ScratchDb::open(Domain::Users).await.unwrap();
+        let db = scratch.db.clone();
         let published = Arc::new(Mutex::new(Vec::new()));
         let bus = Bus::new(Flaky {
             failures: AtomicU32::new(3),
@@ -590,21 +583,12 @@ mod tests {
             "handed over in commit order"
         );
         assert!(all.contains(&unhanded_id));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
     async fn cleanup_deletes_only_rows_published_long_ago() {
-        let dir =
-            std::env::temp_dir().join(format!("gerak-outbox-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = DomainDb::connect(
-            Domain::Users,
-            &format!("sqlite://{}/users.db?mode=rwc", dir.display()),
-        )
-        .await
-        .unwrap();
-        crate::system::migrate(&db).await.unwrap();
+        let scratch = ScratchDb::open(Domain::Users).await.unwrap();
+        let db = scratch.db.clone();
         let hours_ago = |h: i64| Utc::now() - chrono::TimeDelta::minutes(h * 60);
         // (event id, created, published)
         let rows = [
@@ -652,6 +636,5 @@ mod tests {
             outbox_event::Entity::find().count(&db.read).await.unwrap(),
             4
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
