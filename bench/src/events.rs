@@ -120,6 +120,9 @@ struct Pending {
     payment_ref: String,
 }
 
+/// Per payment reference: when its message arrived, and its delay after `paidAt` (µs).
+type Arrivals = HashMap<String, (Instant, Option<u64>)>;
+
 pub async fn run(args: Args) -> Result<()> {
     let state = Arc::new(State::load(&args.state)?);
     let client = Client::new(&args.url)?;
@@ -185,8 +188,7 @@ pub async fn run(args: Args) -> Result<()> {
     while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), socket.next()).await {}
 
     // Each message's arrival, and how long after its `paidAt` (wall clock) it came.
-    let arrivals: Arc<Mutex<HashMap<String, (Instant, Option<u64>)>>> =
-        Arc::new(Mutex::new(HashMap::with_capacity(count)));
+    let arrivals: Arc<Mutex<Arrivals>> = Arc::new(Mutex::new(HashMap::with_capacity(count)));
     let reader = {
         let arrivals = arrivals.clone();
         tokio::spawn(async move {

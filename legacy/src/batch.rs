@@ -30,6 +30,8 @@ pub struct Insert {
     pub table: &'static str,
     pub columns: &'static [&'static str],
     conflict: String,
+    /// Every row's key derives from a legacy row of its batch (see [`Insert::batch_owned`]).
+    pub batch_owned: bool,
 }
 
 impl Insert {
@@ -38,7 +40,18 @@ impl Insert {
             table,
             columns,
             conflict: String::new(),
+            batch_owned: false,
         }
+    }
+
+    /// The rows' keys all derive from legacy rows of their batch, and the rows are written
+    /// in the transaction that records the batch's checkpoint: a batch written for the
+    /// first time (no checkpoint) finds none of them in the table, so on PostgreSQL they
+    /// are written with `COPY`, which needs no conflict handling and is about twice as
+    /// fast as the INSERT.
+    pub fn batch_owned(mut self) -> Self {
+        self.batch_owned = true;
+        self
     }
 
     /// `ON CONFLICT (key) DO UPDATE SET` the given columns: a later run brings an updated
@@ -94,6 +107,15 @@ impl Insert {
             self.columns.join(", "),
             arrays.join(", "),
             self.conflict
+        )
+    }
+
+    /// The `COPY` of rows as CSV (PostgreSQL), for rows that cannot conflict.
+    pub fn copy_sql(&self) -> String {
+        format!(
+            "COPY {} ({}) FROM STDIN (FORMAT csv)",
+            self.table,
+            self.columns.join(", ")
         )
     }
 

@@ -206,22 +206,28 @@ async fn pairs(db: &impl ConnectionTrait, sql: &str) -> Result<Vec<(String, i64)
         .collect())
 }
 
+/// The imported donations' money (paid net of refunds), summed three ways.
+#[derive(Default)]
+pub(crate) struct DonationSums {
+    /// By (campaign id, currency).
+    raised: BTreeMap<(String, String), i64>,
+    /// By (challenge id, currency).
+    by_challenge: BTreeMap<(String, String), i64>,
+    /// By currency.
+    totals: BTreeMap<String, i64>,
+}
+
 impl Importer {
-    /// Campaign totals and member counts, challenge approval counts and the leaderboard,
-    /// and the reports domain's money totals: sums over what is imported, computed again
-    /// every run so that they equal the rows whatever happened in between.
-    pub(crate) async fn recompute_projections(&self) -> Result<(), LegacyError> {
-        let donations = self.db(Domain::Donations).clone();
+    /// One pass over the donations, folded three ways. Grouped by campaign first, the
+    /// query walks the campaign index and fetches every row from a random page (5.8 s at
+    /// --scale 100); grouped by challenge first (no index starts with it) it scans the
+    /// table in order, and needs none of the indexes a first import defers.
+    pub(crate) async fn donation_sums(&self) -> Result<DonationSums, LegacyError> {
+        let donations = self.db(Domain::Donations);
         let err = Self::write_err(Domain::Donations);
-        // One pass over the donations, folded three ways. Grouped by campaign first, the
-        // query walks the campaign index and fetches every row from a random page (5.8 s
-        // at --scale 100); grouped by challenge first (no index starts with it) it scans
-        // the table in order: 3.5 s for what three queries did in 9.
-        let mut raised: BTreeMap<(String, String), i64> = BTreeMap::new();
-        let mut by_challenge: BTreeMap<(String, String), i64> = BTreeMap::new();
-        let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+        let mut sums = DonationSums::default();
         for row in rows(
-            &donations,
+            donations,
             &format!("SELECT campaign_id, challenge_id, currency, CAST({NET_PAID} AS BIGINT) FROM donations WHERE {MONEY_MOVED} GROUP BY challenge_id, campaign_id, currency"),
         )
         .await
@@ -235,103 +241,39 @@ impl Importer {
             ) else {
                 continue;
             };
-            *raised.entry((campaign, currency.clone())).or_default() += sum;
+            *sums.raised.entry((campaign, currency.clone())).or_default() += sum;
             if let Some(challenge) = challenge {
-                *by_challenge.entry((challenge, currency.clone())).or_default() += sum;
+                *sums
+                    .by_challenge
+                    .entry((challenge, currency.clone()))
+                    .or_default() += sum;
             }
-            *totals.entry(currency).or_default() += sum;
+            *sums.totals.entry(currency).or_default() += sum;
         }
+        Ok(sums)
+    }
 
-        let campaigns = self.db(Domain::Campaigns);
-        let err = Self::write_err(Domain::Campaigns);
-        let current = rows(
-            campaigns,
-            "SELECT id, currency, raised_minor FROM campaigns WHERE legacy_id IS NOT NULL",
-        )
-        .await
-        .map_err(&err)?;
-        let txn = campaigns.begin().await.map_err(&err)?;
-        for row in current {
-            let (Ok(id), Ok(currency), Ok(now)) = (
-                row.try_get_by_index::<String>(0),
-                row.try_get_by_index::<String>(1),
-                row.try_get_by_index::<i64>(2),
-            ) else {
-                continue;
-            };
-            let truth = raised.get(&(id.clone(), currency)).copied().unwrap_or(0);
-            if truth != now {
-                txn.execute_raw(Statement::from_sql_and_values(
-                    txn.get_database_backend(),
-                    placeholders(&txn, "UPDATE campaigns SET raised_minor = ? WHERE id = ?"),
-                    [Value::from(truth), Value::from(id)],
-                ))
-                .await
-                .map_err(&err)?;
-            }
+    /// The projections of `domain` that are sums (campaign totals and member counts,
+    /// challenge approval counts and the leaderboard, the reports domain's money totals),
+    /// computed again every run so that they equal the rows whatever happened in between.
+    /// Each is one aggregate over its table, so none needs the indexes a first import
+    /// defers: the domains' projections are written while the donations' indexes build.
+    pub(crate) async fn recompute_projections(
+        &self,
+        domain: Domain,
+        sums: &DonationSums,
+    ) -> Result<(), LegacyError> {
+        let db = self.db(domain);
+        let err = Self::write_err(domain);
+        let txn = db.begin().await.map_err(&err)?;
+        match domain {
+            Domain::Campaigns => campaign_projections(&txn, sums).await,
+            Domain::Challenges => challenge_projections(&txn).await,
+            Domain::Reports => report_projections(&txn, sums).await,
+            Domain::Users | Domain::Donations => Ok(()),
         }
-        txn.execute_unprepared(
-            "UPDATE campaigns SET \
-             donor_count = (SELECT COUNT(*) FROM campaign_members m WHERE m.campaign_id = campaigns.id AND m.kind = 'donor'), \
-             participant_count = (SELECT COUNT(*) FROM campaign_members m WHERE m.campaign_id = campaigns.id AND m.kind = 'participant') \
-             WHERE legacy_id IS NOT NULL",
-        )
-        .await
         .map_err(&err)?;
-        txn.commit().await.map_err(&err)?;
-
-        let challenges = self.db(Domain::Challenges);
-        let err = Self::write_err(Domain::Challenges);
-        let txn = challenges.begin().await.map_err(&err)?;
-        txn.execute_unprepared(
-            "UPDATE challenges SET approved_count = \
-             (SELECT COUNT(*) FROM participations p WHERE p.challenge_id = challenges.id AND p.status = 'APPROVED') \
-             WHERE legacy_id IS NOT NULL",
-        )
-        .await
-        .map_err(&err)?;
-        txn.execute_unprepared(
-            "INSERT INTO leaderboard_entries (campaign_id, user_id, approved_actions, reached_at) \
-             SELECT campaign_id, user_id, COUNT(*), MAX(COALESCE(reviewed_at, updated_at)) FROM participations \
-             WHERE status = 'APPROVED' GROUP BY campaign_id, user_id \
-             ON CONFLICT (campaign_id, user_id) DO UPDATE SET approved_actions = excluded.approved_actions, reached_at = excluded.reached_at",
-        )
-        .await
-        .map_err(&err)?;
-        txn.commit().await.map_err(&err)?;
-
-        let reports = self.db(Domain::Reports);
-        let err = Self::write_err(Domain::Reports);
-        let txn = reports.begin().await.map_err(&err)?;
-        let upsert_total = placeholders(
-            &txn,
-            "INSERT INTO challenge_totals (challenge_id, currency, donated_minor) VALUES (?, ?, ?) \
-             ON CONFLICT (challenge_id) DO UPDATE SET currency = excluded.currency, donated_minor = excluded.donated_minor",
-        );
-        for ((challenge, currency), sum) in by_challenge {
-            txn.execute_raw(Statement::from_sql_and_values(
-                txn.get_database_backend(),
-                upsert_total.clone(),
-                [
-                    Value::from(challenge),
-                    Value::from(currency),
-                    Value::from(sum),
-                ],
-            ))
-            .await
-            .map_err(&err)?;
-        }
-        for (currency, sum) in totals {
-            txn.execute_raw(Statement::from_sql_and_values(
-                txn.get_database_backend(),
-                placeholders(&txn, "INSERT INTO raised_totals (currency, raised_minor) VALUES (?, ?) ON CONFLICT (currency) DO UPDATE SET raised_minor = excluded.raised_minor"),
-                [Value::from(currency), Value::from(sum)],
-            ))
-            .await
-            .map_err(&err)?;
-        }
-        txn.commit().await.map_err(&err)?;
-        Ok(())
+        txn.commit().await.map_err(&err)
     }
 
     pub(crate) async fn summarize(&self, elapsed: Duration) -> Result<Summary, LegacyError> {
@@ -512,4 +454,101 @@ impl Importer {
         std::fs::write(report_path, text).map_err(file_err(report_path))?;
         Ok(())
     }
+}
+
+async fn campaign_projections(
+    txn: &impl ConnectionTrait,
+    sums: &DonationSums,
+) -> Result<(), DbErr> {
+    let current = rows(
+        txn,
+        "SELECT id, currency, raised_minor FROM campaigns WHERE legacy_id IS NOT NULL",
+    )
+    .await?;
+    for row in current {
+        let (Ok(id), Ok(currency), Ok(now)) = (
+            row.try_get_by_index::<String>(0),
+            row.try_get_by_index::<String>(1),
+            row.try_get_by_index::<i64>(2),
+        ) else {
+            continue;
+        };
+        let truth = sums
+            .raised
+            .get(&(id.clone(), currency))
+            .copied()
+            .unwrap_or(0);
+        if truth != now {
+            txn.execute_raw(Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                placeholders(txn, "UPDATE campaigns SET raised_minor = ? WHERE id = ?"),
+                [Value::from(truth), Value::from(id)],
+            ))
+            .await?;
+        }
+    }
+    // Counted in one pass over the members (not per campaign, which needs an index).
+    txn.execute_unprepared(
+        "UPDATE campaigns SET donor_count = 0, participant_count = 0 WHERE legacy_id IS NOT NULL",
+    )
+    .await?;
+    txn.execute_unprepared(
+        "UPDATE campaigns SET donor_count = counted.donors, participant_count = counted.participants \
+         FROM (SELECT campaign_id, \
+                      SUM(CASE WHEN kind = 'donor' THEN 1 ELSE 0 END) AS donors, \
+                      SUM(CASE WHEN kind = 'participant' THEN 1 ELSE 0 END) AS participants \
+               FROM campaign_members GROUP BY campaign_id) AS counted \
+         WHERE campaigns.id = counted.campaign_id AND campaigns.legacy_id IS NOT NULL",
+    )
+    .await?;
+    Ok(())
+}
+
+async fn challenge_projections(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    txn.execute_unprepared("UPDATE challenges SET approved_count = 0 WHERE legacy_id IS NOT NULL")
+        .await?;
+    txn.execute_unprepared(
+        "UPDATE challenges SET approved_count = counted.approved \
+         FROM (SELECT challenge_id, COUNT(*) AS approved FROM participations \
+               WHERE status = 'APPROVED' GROUP BY challenge_id) AS counted \
+         WHERE challenges.id = counted.challenge_id AND challenges.legacy_id IS NOT NULL",
+    )
+    .await?;
+    txn.execute_unprepared(
+        "INSERT INTO leaderboard_entries (campaign_id, user_id, approved_actions, reached_at) \
+         SELECT campaign_id, user_id, COUNT(*), MAX(COALESCE(reviewed_at, updated_at)) FROM participations \
+         WHERE status = 'APPROVED' GROUP BY campaign_id, user_id \
+         ON CONFLICT (campaign_id, user_id) DO UPDATE SET approved_actions = excluded.approved_actions, reached_at = excluded.reached_at",
+    )
+    .await?;
+    Ok(())
+}
+
+async fn report_projections(txn: &impl ConnectionTrait, sums: &DonationSums) -> Result<(), DbErr> {
+    let upsert_total = placeholders(
+        txn,
+        "INSERT INTO challenge_totals (challenge_id, currency, donated_minor) VALUES (?, ?, ?) \
+         ON CONFLICT (challenge_id) DO UPDATE SET currency = excluded.currency, donated_minor = excluded.donated_minor",
+    );
+    for ((challenge, currency), sum) in &sums.by_challenge {
+        txn.execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            upsert_total.clone(),
+            [
+                Value::from(challenge.clone()),
+                Value::from(currency.clone()),
+                Value::from(*sum),
+            ],
+        ))
+        .await?;
+    }
+    for (currency, sum) in &sums.totals {
+        txn.execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            placeholders(txn, "INSERT INTO raised_totals (currency, raised_minor) VALUES (?, ?) ON CONFLICT (currency) DO UPDATE SET raised_minor = excluded.raised_minor"),
+            [Value::from(currency.clone()), Value::from(*sum)],
+        ))
+        .await?;
+    }
+    Ok(())
 }

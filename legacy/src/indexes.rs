@@ -69,20 +69,11 @@ impl Importer {
         }
         Ok(deferred)
     }
-
-    /// Builds every index an earlier step deferred, each with its own commit; the five
-    /// domain databases at once (each is its own file or server process), so the small
-    /// domains' indexes are built while the donations ledger's are.
-    pub(crate) async fn build_deferred_indexes(&self) -> Result<usize, LegacyError> {
-        let built = futures::future::try_join_all(
-            Domain::ALL.map(|domain| build_domain_indexes(domain, self.db(domain))),
-        )
-        .await?;
-        Ok(built.into_iter().sum())
-    }
 }
 
-async fn build_domain_indexes(
+/// Builds every index an earlier step deferred on `domain`'s database, each with its own
+/// commit. Returns how many.
+pub(crate) async fn build_domain_indexes(
     domain: Domain,
     db: &DatabaseConnection,
 ) -> Result<usize, LegacyError> {

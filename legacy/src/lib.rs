@@ -93,20 +93,12 @@ pub async fn import(options: ImportOptions) -> Result<Summary, LegacyError> {
     importer.run::<tables::participants::Participants>().await?;
     importer.run::<tables::donations::Donations>().await?;
     importer.run::<tables::reports::Reports>().await?;
-    let indexes = std::time::Instant::now();
-    let built = importer.build_deferred_indexes().await?;
-    if built > 0 {
-        tracing::info!(
-            built,
-            seconds = indexes.elapsed().as_secs_f64(),
-            "deferred indexes built"
-        );
-    }
-    let recompute = std::time::Instant::now();
-    importer.recompute_projections().await?;
+    let finishing = std::time::Instant::now();
+    let built = importer.finish_domains().await?;
     tracing::info!(
-        seconds = recompute.elapsed().as_secs_f64(),
-        "projections recomputed"
+        built,
+        seconds = finishing.elapsed().as_secs_f64(),
+        "deferred indexes built and projections recomputed"
     );
     importer.summarize(started.elapsed()).await
 }
@@ -298,7 +290,8 @@ impl Importer {
                 self.batches_unchanged += 1;
             } else {
                 let batch = T::prepare(self, &rows, previous.is_some()).await?;
-                self.write_batch::<T>(batch, start, end, rows.len(), fingerprint)
+                let fresh = previous.is_none();
+                self.write_batch::<T>(batch, start, end, rows.len(), fingerprint, fresh)
                     .await?;
             }
             next = self.source.next_id(T::NAME, end).await?;
@@ -324,6 +317,7 @@ impl Importer {
         end: i64,
         row_count: usize,
         fingerprint: u64,
+        fresh: bool,
     ) -> Result<(), LegacyError> {
         for note in &batch.notes {
             *self.notes.entry(note).or_default() += 1;
@@ -337,6 +331,7 @@ impl Importer {
             end,
             row_count,
             fingerprint,
+            fresh,
         };
         let mut writer = self.take_writer().await?;
         if self
@@ -356,6 +351,22 @@ impl Importer {
         }
         self.batches_written += 1;
         Ok(())
+    }
+
+    /// After the load, every domain at once (each is its own file or server process, so the
+    /// small domains finish while the donations ledger's indexes build): the indexes a
+    /// first import deferred, then the domain's projections that are sums. The donations
+    /// are summed first, before their own indexes take their connection.
+    async fn finish_domains(&self) -> Result<usize, LegacyError> {
+        let sums = self.donation_sums().await?;
+        let sums = &sums;
+        let built = futures::future::try_join_all(Domain::ALL.map(|domain| async move {
+            let built = indexes::build_domain_indexes(domain, self.db(domain)).await?;
+            self.recompute_projections(domain, sums).await?;
+            Ok::<_, LegacyError>(built)
+        }))
+        .await?;
+        Ok(built.into_iter().sum())
     }
 
     /// The maps a resumed or catch-up run needs, from what earlier runs wrote.

@@ -179,6 +179,33 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// Writes rows that cannot be in the table yet (see [`Insert::batch_owned`]): with
+    /// `COPY … FROM STDIN (FORMAT csv)` on PostgreSQL, as [`Txn::insert`] elsewhere (SQLite's
+    /// single-row INSERT checks its conflict clause during the index insert it does
+    /// anyway). CSV rather than binary: the server converts each field to its column's
+    /// type, as it does for the INSERT's parameters.
+    pub async fn insert_new(
+        &mut self,
+        insert: &Insert,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<(), DbErr> {
+        let Txn::Postgres(txn) = self else {
+            return self.insert(insert, rows).await;
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let csv = csv_rows(&rows)?;
+        let mut copy = txn.copy_in_raw(&insert.copy_sql()).await.map_err(pg_err)?;
+        if let Err(err) = copy.send(csv).await {
+            // The connection is usable again once the COPY is ended; the transaction is
+            // rolled back by the caller.
+            let _ = copy.abort(err.to_string()).await;
+            return Err(pg_err(err));
+        }
+        copy.finish().await.map(|_| ()).map_err(pg_err)
+    }
+
     /// Runs `sql` (with `?` placeholders) with `values`.
     pub async fn execute(&mut self, sql: &str, values: Vec<Value>) -> Result<(), DbErr> {
         match self {
@@ -263,6 +290,48 @@ impl rusqlite::ToSql for Bind<'_> {
             }
         })
     }
+}
+
+/// Rows as CSV for `COPY`: every text quoted (so an empty text is not NULL), NULL as an
+/// empty unquoted field, times in RFC 3339 with microseconds.
+fn csv_rows(rows: &[Vec<Value>]) -> Result<Vec<u8>, DbErr> {
+    use std::io::Write;
+    let mut out = Vec::with_capacity(rows.len() * rows.first().map_or(0, |r| r.len() * 24));
+    for row in rows {
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let written = match value {
+                Value::String(Some(text)) => {
+                    out.push(b'"');
+                    for part in text.split('"').enumerate() {
+                        if part.0 > 0 {
+                            out.extend_from_slice(b"\"\"");
+                        }
+                        out.extend_from_slice(part.1.as_bytes());
+                    }
+                    out.push(b'"');
+                    Ok(())
+                }
+                Value::BigInt(Some(n)) => write!(out, "{n}"),
+                Value::Int(Some(n)) => write!(out, "{n}"),
+                Value::Bool(Some(b)) => write!(out, "{}", if *b { 't' } else { 'f' }),
+                Value::ChronoDateTimeUtc(Some(at)) => {
+                    write!(out, "{}", at.to_rfc3339_opts(SecondsFormat::Micros, true))
+                }
+                Value::String(None)
+                | Value::BigInt(None)
+                | Value::Int(None)
+                | Value::Bool(None)
+                | Value::ChronoDateTimeUtc(None) => Ok(()),
+                other => return Err(unsupported(other)),
+            };
+            written.map_err(|err| DbErr::Custom(format!("writing a COPY row: {err}")))?;
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 fn pg_err(err: sqlx::Error) -> DbErr {
@@ -366,4 +435,43 @@ fn bind_one(query: PgQuery<'_>, value: Value) -> Result<PgQuery<'_>, DbErr> {
 
 fn unsupported(value: &Value) -> DbErr {
     DbErr::Custom(format!("the importer does not write values like {value:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_rows_quote_every_text_and_leave_nulls_empty() {
+        let at = chrono::DateTime::parse_from_rfc3339("2021-03-04T00:30:00.123456Z")
+            .unwrap()
+            .to_utc();
+        let rows = vec![
+            vec![
+                Value::from("PAY-\"1\",a\nb"),
+                Value::String(Some(String::new())),
+                Value::String(None),
+                Value::BigInt(Some(-42)),
+                Value::Int(None),
+                Value::Bool(Some(true)),
+                Value::ChronoDateTimeUtc(Some(at)),
+            ],
+            vec![
+                Value::from("\\."),
+                Value::from("x"),
+                Value::from("y"),
+                Value::BigInt(None),
+                Value::Int(Some(7)),
+                Value::Bool(Some(false)),
+                Value::ChronoDateTimeUtc(None),
+            ],
+        ];
+        let csv = String::from_utf8(csv_rows(&rows).unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "\"PAY-\"\"1\"\",a\nb\",\"\",,-42,,t,2021-03-04T00:30:00.123456Z\n\
+             \"\\.\",\"x\",\"y\",,7,f,\n"
+        );
+        assert!(csv_rows(&[vec![Value::Double(Some(1.5))]]).is_err());
+    }
 }

@@ -33,6 +33,8 @@ pub struct Job {
     pub end: i64,
     pub row_count: usize,
     pub fingerprint: u64,
+    /// No checkpoint of this range was committed before: its batch-owned rows are new.
+    pub fresh: bool,
 }
 
 /// The open transactions on the five domain databases.
@@ -128,6 +130,7 @@ impl Writer {
             end,
             row_count,
             fingerprint,
+            fresh,
         } = job;
         // The projections other domains keep go into those domains' transactions, written
         // while the primary one fills (on PostgreSQL each is its own server process, on
@@ -160,7 +163,12 @@ impl Writer {
         let err = Importer::write_err(primary);
         let primary_rows = async {
             for rows in batch.primary {
-                txn.insert(&rows.insert, rows.rows).await.map_err(&err)?;
+                if fresh && rows.insert.batch_owned {
+                    txn.insert_new(&rows.insert, rows.rows).await
+                } else {
+                    txn.insert(&rows.insert, rows.rows).await
+                }
+                .map_err(&err)?;
             }
             for statement in batch.primary_statements {
                 let values = statement.values.map(|v| v.0).unwrap_or_default();

@@ -118,8 +118,12 @@ impl LegacyTable for Donations {
         rows: &[LegacyRow],
         _again: bool,
     ) -> Result<Batch, LegacyError> {
-        let donations = Insert::new("donations", DONATION_COLUMNS).ignore(&["legacy_id"]);
-        let ledger = Insert::new("ledger_entries", LEDGER_COLUMNS).ignore(&["id"]);
+        let donations = Insert::new("donations", DONATION_COLUMNS)
+            .ignore(&["legacy_id"])
+            .batch_owned();
+        let ledger = Insert::new("ledger_entries", LEDGER_COLUMNS)
+            .ignore(&["id"])
+            .batch_owned();
         let members = Insert::new("campaign_members", MEMBER_COLUMNS).ignore(&[
             "campaign_id",
             "kind",

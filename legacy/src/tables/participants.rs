@@ -56,16 +56,18 @@ impl LegacyTable for Participants {
         rows: &[LegacyRow],
         _again: bool,
     ) -> Result<Batch, LegacyError> {
-        let participations = Insert::new("participations", PARTICIPATION_COLUMNS).upsert(
-            &["legacy_id"],
-            &[
-                "status",
-                "proof_url",
-                "submitted_at",
-                "reviewed_at",
-                "updated_at",
-            ],
-        );
+        let participations = Insert::new("participations", PARTICIPATION_COLUMNS)
+            .upsert(
+                &["legacy_id"],
+                &[
+                    "status",
+                    "proof_url",
+                    "submitted_at",
+                    "reviewed_at",
+                    "updated_at",
+                ],
+            )
+            .batch_owned();
         let members = Insert::new("campaign_members", MEMBER_COLUMNS).ignore(&[
             "campaign_id",
             "kind",
