@@ -56,20 +56,26 @@ const MAX_BATCH: usize = 128;
 /// skips it. A conflict is not an error, so the transaction stays usable for the other
 /// events of a batch (on PostgreSQL a failed statement would abort it).
 pub(crate) async fn claim(txn: &DatabaseTransaction, event: &Event) -> Result<bool, DbErr> {
-    let row = processed_event::ActiveModel {
-        event_id: Set(event.id.clone()),
-        event_type: Set(event.kind.clone()),
-        processed_at: Set(Utc::now()),
-    };
-    let inserted = processed_event::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(processed_event::Column::EventId)
-                .do_nothing()
-                .to_owned(),
-        )
+    let inserted = processed_event::Entity::insert(processed(event, Utc::now()))
+        .on_conflict(already_processed())
         .exec_without_returning(txn)
         .await?;
     Ok(inserted == 1)
+}
+
+fn processed(event: &Event, at: chrono::DateTime<Utc>) -> processed_event::ActiveModel {
+    processed_event::ActiveModel {
+        event_id: Set(event.id.clone()),
+        event_type: Set(event.kind.clone()),
+        processed_at: Set(at),
+    }
+}
+
+/// An event id recorded before is skipped, not an error.
+fn already_processed() -> OnConflict {
+    OnConflict::column(processed_event::Column::EventId)
+        .do_nothing()
+        .to_owned()
 }
 
 /// Records every event of a batch as applied inside `txn`, in one statement; returns the
@@ -84,19 +90,9 @@ pub(crate) async fn claim_all(
     // for each other instead of deadlocking.
     let mut sorted: Vec<&Arc<Event>> = events.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    let rows = sorted
-        .into_iter()
-        .map(|event| processed_event::ActiveModel {
-            event_id: Set(event.id.clone()),
-            event_type: Set(event.kind.clone()),
-            processed_at: Set(now),
-        });
+    let rows = sorted.into_iter().map(|event| processed(event, now));
     let claimed = processed_event::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(processed_event::Column::EventId)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(already_processed())
         .exec_with_returning(txn)
         .await?;
     Ok(claimed.into_iter().map(|row| row.event_id).collect())
