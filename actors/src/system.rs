@@ -22,8 +22,11 @@ use crate::{
         ActorStats, Changes, ConsumerTask, Domain, DomainActor, DomainHealth, DomainService,
         FaultSwitch, Outbox, Ping, spawn_consumer,
     },
-    users::{UsersHandle, UsersService, tokens::AccessTokens},
+    users::{AccountCache, UsersHandle, UsersService, tokens::AccessTokens},
 };
+
+/// How long stopping waits for the domains' transactions in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// One database URL per domain.
 #[derive(Debug, Clone)]
@@ -76,6 +79,8 @@ pub enum StartError {
 /// Everything that reaches the running domains.
 pub struct Domains {
     pub users: UsersHandle,
+    /// Accounts as mutations check them, read through the users domain.
+    pub accounts: AccountCache,
     pub campaigns: CampaignsHandle,
     pub challenges: ChallengesHandle,
     pub donations: DonationsHandle,
@@ -87,7 +92,8 @@ pub struct Domains {
     consumers: Vec<ConsumerTask>,
     faults: Vec<(Domain, FaultSwitch)>,
     stats: Vec<(Domain, Arc<ActorStats>)>,
-    arbiters: Vec<Arbiter>,
+    /// Each domain's thread and the database its work runs on.
+    arbiters: Vec<(Arbiter, DomainDb)>,
 }
 
 impl Domains {
@@ -113,18 +119,21 @@ impl Domains {
                 if !arbiter.spawn($outbox.clone().relay($domain, $db.clone(), bus.clone())) {
                     return Err(StartError::ArbiterGone($domain));
                 }
+                let database = $db.clone();
                 let addr = start_actor(&arbiter, $service, stats.clone(), fault.clone());
-                arbiters.push(arbiter);
+                arbiters.push((arbiter, database));
                 faults.push(($domain, fault));
                 all_stats.push(($domain, stats));
                 $handle::new(&addr)
             }};
         }
+        let accounts = AccountCache::default();
         let users = start!(Domain::Users, UsersHandle, |db, outbox| UsersService {
             db,
             tokens: tokens.clone(),
             outbox,
             refresh_ttl: options.refresh_token_ttl,
+            accounts: accounts.clone(),
         });
         let campaigns = start!(Domain::Campaigns, CampaignsHandle, |db, outbox| {
             CampaignsService { db, outbox }
@@ -190,6 +199,7 @@ impl Domains {
 
         Ok(Self {
             users,
+            accounts,
             campaigns,
             challenges,
             donations,
@@ -240,13 +250,34 @@ impl Domains {
         }
     }
 
-    /// Stops the consumers and the domains' threads; in-flight requests are dropped (what
-    /// a consumer read and did not acknowledge is delivered again later).
-    pub fn stop(&self) {
+    /// Stops the consumers, lets each domain finish the transactions it has in flight and
+    /// close its database connections (for at most `SHUTDOWN_GRACE`), then stops the
+    /// domains' threads. Requests still waiting for a domain are dropped; what a consumer
+    /// read and did not acknowledge is delivered again later.
+    pub async fn stop(&self) {
         for consumer in &self.consumers {
             consumer.stop();
         }
-        for arbiter in &self.arbiters {
+        // A connection still checked out when its thread stops is dropped outside any
+        // runtime, where sqlx cannot return it and panics. Closing the pools on their own
+        // threads first waits for every connection to come back.
+        let closed = self.arbiters.iter().filter_map(|(arbiter, db)| {
+            let (read, write) = (db.read.clone(), db.write.clone());
+            let (done, closed) = tokio::sync::oneshot::channel();
+            let spawned = arbiter.spawn(async move {
+                let _ = futures::future::join(read.close_by_ref(), write.close_by_ref()).await;
+                let _ = done.send(());
+            });
+            spawned.then_some(closed)
+        });
+        let closed = futures::future::join_all(closed);
+        if tokio::time::timeout(SHUTDOWN_GRACE, closed).await.is_err() {
+            tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "a domain still held database connections when stopping; stopping anyway"
+            );
+        }
+        for (arbiter, _) in &self.arbiters {
             arbiter.stop();
         }
     }

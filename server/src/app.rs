@@ -132,7 +132,7 @@ pub async fn serve(
         .await
         .map_err(ServeError::Http);
     upkeep.abort();
-    domains.stop();
+    domains.stop().await;
     result
 }
 

@@ -127,7 +127,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                         full_name,
                     })
                     .await;
-                domains.stop();
+                domains.stop().await;
                 Ok::<_, CliError>(created?)
             })??;
             // Standard output ends up in container logs: the email only masked.

@@ -1,5 +1,7 @@
 //! The campaigns domain's logic, run by its actor.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::Utc;
 use gerak_entities::campaigns::{campaign, campaign_member};
 use sea_orm::{
@@ -295,8 +297,9 @@ impl CampaignsService {
     }
 
     /// Keeps the projections: participants, donors, raised, and moderation's hiding. All
-    /// the events in one transaction, and one progress event per campaign they changed,
-    /// with its totals after all of them.
+    /// the events in one transaction: their members in one insert, then one update per
+    /// campaign they changed (the batch's sums), and one progress event per campaign with
+    /// its totals after all of them.
     pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
         let txn = self
             .db
@@ -304,68 +307,52 @@ impl CampaignsService {
             .begin()
             .await
             .map_err(|e| self.db.map_err(e))?;
-        let mut changed: Vec<String> = Vec::new();
         let mut fresh = claim_all(&txn, &events)
             .await
             .map_err(|e| self.db.map_err(e))?;
+        let mut batch = Batch::default();
         for event in &events {
-            if !fresh.remove(&event.id) {
-                continue;
-            }
-            if let Some(campaign_id) = self.apply_in(&txn, event).await?
-                && !changed.contains(&campaign_id)
-            {
-                changed.push(campaign_id);
+            if fresh.remove(&event.id) {
+                self.apply_in(&txn, event, &mut batch).await?;
             }
         }
-        let mut progress = Vec::with_capacity(changed.len());
-        for campaign_id in &changed {
-            progress.extend(self.progress(&txn, campaign_id).await?);
+        let joined = self.add_members(&txn, &batch.members).await?;
+        let mut updates: Vec<(&String, &Totals)> = batch.totals.iter().collect();
+        // In id order: concurrent batches (PostgreSQL) lock their campaigns in one order.
+        updates.sort_by_key(|(campaign_id, _)| *campaign_id);
+        for (campaign_id, totals) in updates {
+            let (donors, participants) = joined.get(campaign_id).copied().unwrap_or((0, 0));
+            self.add_totals(&txn, campaign_id, totals, donors, participants)
+                .await?;
         }
+        let progress = self.progress(&txn, &batch.changed).await?;
         commit_with(&self.db, &self.outbox, txn, progress).await
     }
 
-    /// Applies one event in `txn`; returns the campaign whose totals it changed.
+    /// Applies one event in `txn`, or adds what it changes to `batch`.
     async fn apply_in(
         &self,
         txn: &DatabaseTransaction,
         event: &Event,
-    ) -> Result<Option<String>, DomainError> {
+        batch: &mut Batch,
+    ) -> Result<(), DomainError> {
         let data = &event.data;
-        let changed = match event.kind.as_str() {
+        match event.kind.as_str() {
             "challenges.participation_joined" => {
                 let campaign_id = text(data, "campaignId")?;
-                let added = self
-                    .add_member(txn, campaign_id, text(data, "userId")?, "participant")
-                    .await?;
-                if added {
-                    self.bump(txn, campaign_id, campaign::Column::ParticipantCount, 1)
-                        .await?;
-                }
-                Some(campaign_id.to_owned())
+                batch.member(campaign_id, text(data, "userId")?, PARTICIPANT);
             }
             "donations.donation_paid" => {
                 let campaign_id = text(data, "campaignId")?;
-                let amount = money(data, "amount")?;
-                self.add_raised(txn, campaign_id, amount).await?;
-                if let Some(donor) = data.get("donorId").and_then(|v| v.as_str())
-                    && self.add_member(txn, campaign_id, donor, "donor").await?
-                {
-                    self.bump(txn, campaign_id, campaign::Column::DonorCount, 1)
-                        .await?;
+                batch.raise(campaign_id, money(data, "amount")?)?;
+                if let Some(donor) = data.get("donorId").and_then(|v| v.as_str()) {
+                    batch.member(campaign_id, donor, DONOR);
                 }
-                Some(campaign_id.to_owned())
             }
             "donations.donation_refunded" => {
                 let campaign_id = text(data, "campaignId")?;
                 let refunded = money(data, "refundedNow")?;
-                self.add_raised(
-                    txn,
-                    campaign_id,
-                    Money::new(-refunded.minor, refunded.currency),
-                )
-                .await?;
-                Some(campaign_id.to_owned())
+                batch.raise(campaign_id, Money::new(-refunded.minor, refunded.currency))?;
             }
             "reports.content_hidden" | "reports.content_restored"
                 if text(data, "targetType")? == "CAMPAIGN" =>
@@ -377,102 +364,135 @@ impl CampaignsService {
                     .exec(txn)
                     .await
                     .map_err(|e| self.db.map_err(e))?;
-                None
             }
-            _ => None,
-        };
-        Ok(changed)
-    }
-
-    /// The campaign's totals as they are in `txn`, as a `campaign_progress` event.
-    async fn progress(
-        &self,
-        txn: &DatabaseTransaction,
-        campaign_id: &str,
-    ) -> Result<Option<Event>, DomainError> {
-        let Some(row) = campaign::Entity::find_by_id(campaign_id.to_owned())
-            .one(txn)
-            .await
-            .map_err(|e| self.db.map_err(e))?
-        else {
-            return Ok(None);
-        };
-        let campaign = to_record(row)?;
-        Ok(Some(Event::new(
-            Domain::Campaigns,
-            "campaign_progress",
-            json!({
-                "campaignId": campaign.id,
-                "raised": { "amount": campaign.raised.amount(), "currency": campaign.raised.currency },
-                "donorCount": campaign.donor_count,
-                "participantCount": campaign.participant_count,
-            }),
-        )))
-    }
-
-    /// True if the person was not yet a member of that kind.
-    async fn add_member(
-        &self,
-        txn: &DatabaseTransaction,
-        campaign_id: &str,
-        user_id: &str,
-        kind: &str,
-    ) -> Result<bool, DomainError> {
-        let inserted = campaign_member::Entity::insert(campaign_member::ActiveModel {
-            campaign_id: Set(campaign_id.to_owned()),
-            user_id: Set(user_id.to_owned()),
-            kind: Set(kind.to_owned()),
-            since: Set(Utc::now()),
-        })
-        .on_conflict(
-            OnConflict::columns([
-                campaign_member::Column::CampaignId,
-                campaign_member::Column::Kind,
-                campaign_member::Column::UserId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await
-        .map_err(|e| self.db.map_err(e))?;
-        Ok(inserted > 0)
-    }
-
-    async fn bump(
-        &self,
-        txn: &DatabaseTransaction,
-        campaign_id: &str,
-        column: campaign::Column,
-        by: i64,
-    ) -> Result<(), DomainError> {
-        campaign::Entity::update_many()
-            .col_expr(column, Expr::col(column).add(by))
-            .filter(campaign::Column::Id.eq(campaign_id.to_owned()))
-            .exec(txn)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
+            _ => {}
+        }
         Ok(())
     }
 
-    async fn add_raised(
+    /// The campaigns' totals as they are in `txn`, as `campaign_progress` events, in the
+    /// order given.
+    async fn progress(
+        &self,
+        txn: &DatabaseTransaction,
+        campaign_ids: &[String],
+    ) -> Result<Vec<Event>, DomainError> {
+        if campaign_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = campaign::Entity::find()
+            .filter(campaign::Column::Id.is_in(campaign_ids.iter().cloned()))
+            .all(txn)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        let mut rows: HashMap<String, campaign::Model> =
+            rows.into_iter().map(|row| (row.id.clone(), row)).collect();
+        let mut events = Vec::with_capacity(campaign_ids.len());
+        for campaign_id in campaign_ids {
+            let Some(row) = rows.remove(campaign_id) else {
+                continue;
+            };
+            let campaign = to_record(row)?;
+            events.push(Event::new(
+                Domain::Campaigns,
+                "campaign_progress",
+                json!({
+                    "campaignId": campaign.id,
+                    "raised": { "amount": campaign.raised.amount(), "currency": campaign.raised.currency },
+                    "donorCount": campaign.donor_count,
+                    "participantCount": campaign.participant_count,
+                }),
+            ));
+        }
+        Ok(events)
+    }
+
+    /// Inserts the members not there yet; returns, per campaign, how many donors and
+    /// participants were new.
+    async fn add_members(
+        &self,
+        txn: &DatabaseTransaction,
+        members: &BTreeSet<(String, &'static str, String)>,
+    ) -> Result<HashMap<String, (i64, i64)>, DomainError> {
+        let mut joined: HashMap<String, (i64, i64)> = HashMap::new();
+        if members.is_empty() {
+            return Ok(joined);
+        }
+        let since = Utc::now();
+        // In key order (the set's): concurrent batches wait for each other, never deadlock.
+        let rows =
+            members.iter().map(
+                |(campaign_id, kind, user_id)| campaign_member::ActiveModel {
+                    campaign_id: Set(campaign_id.clone()),
+                    user_id: Set(user_id.clone()),
+                    kind: Set((*kind).to_owned()),
+                    since: Set(since),
+                },
+            );
+        let inserted = campaign_member::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    campaign_member::Column::CampaignId,
+                    campaign_member::Column::Kind,
+                    campaign_member::Column::UserId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_with_returning(txn)
+            .await
+            .map_err(|e| self.db.map_err(e))?;
+        for member in inserted {
+            let counts = joined.entry(member.campaign_id).or_default();
+            if member.kind == DONOR {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
+        Ok(joined)
+    }
+
+    /// Adds a batch's sums to one campaign: raised in each currency (only the campaign's
+    /// own counts), and the donors and participants who joined.
+    async fn add_totals(
         &self,
         txn: &DatabaseTransaction,
         campaign_id: &str,
-        amount: Money,
+        totals: &Totals,
+        donors: i64,
+        participants: i64,
     ) -> Result<(), DomainError> {
-        let result = campaign::Entity::update_many()
-            .col_expr(
-                campaign::Column::RaisedMinor,
-                Expr::col(campaign::Column::RaisedMinor).add(amount.minor),
-            )
-            .filter(campaign::Column::Id.eq(campaign_id.to_owned()))
-            .filter(campaign::Column::Currency.eq(amount.currency.code()))
-            .exec(txn)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
-        if result.rows_affected != 1 {
-            tracing::error!(campaign_id, amount = %amount, "a donation event names no campaign in its currency; not counted");
+        for (currency, minor) in &totals.raised {
+            let result = campaign::Entity::update_many()
+                .col_expr(
+                    campaign::Column::RaisedMinor,
+                    Expr::col(campaign::Column::RaisedMinor).add(*minor),
+                )
+                .filter(campaign::Column::Id.eq(campaign_id.to_owned()))
+                .filter(campaign::Column::Currency.eq(currency.code()))
+                .exec(txn)
+                .await
+                .map_err(|e| self.db.map_err(e))?;
+            if result.rows_affected != 1 {
+                let amount = Money::new(*minor, *currency);
+                tracing::error!(campaign_id, amount = %amount, "donation events name no campaign in their currency; not counted");
+            }
+        }
+        if donors != 0 || participants != 0 {
+            campaign::Entity::update_many()
+                .col_expr(
+                    campaign::Column::DonorCount,
+                    Expr::col(campaign::Column::DonorCount).add(donors),
+                )
+                .col_expr(
+                    campaign::Column::ParticipantCount,
+                    Expr::col(campaign::Column::ParticipantCount).add(participants),
+                )
+                .filter(campaign::Column::Id.eq(campaign_id.to_owned()))
+                .exec(txn)
+                .await
+                .map_err(|e| self.db.map_err(e))?;
         }
         Ok(())
     }
@@ -483,6 +503,51 @@ impl CampaignsService {
             .await
             .map_err(|e| self.db.map_err(e))?
             .ok_or_else(|| DomainError::not_found("campaign"))
+    }
+}
+
+const DONOR: &str = "donor";
+const PARTICIPANT: &str = "participant";
+
+/// What a batch of events changes, summed: applied after all of them are read.
+#[derive(Default)]
+struct Batch {
+    /// Campaigns whose totals change, in the order the events first name them.
+    changed: Vec<String>,
+    totals: HashMap<String, Totals>,
+    /// (campaign, kind, user) of every member the events name.
+    members: BTreeSet<(String, &'static str, String)>,
+}
+
+#[derive(Default)]
+struct Totals {
+    raised: HashMap<Currency, i64>,
+}
+
+impl Batch {
+    fn touch(&mut self, campaign_id: &str) -> &mut Totals {
+        if !self.totals.contains_key(campaign_id) {
+            self.changed.push(campaign_id.to_owned());
+        }
+        self.totals.entry(campaign_id.to_owned()).or_default()
+    }
+
+    fn raise(&mut self, campaign_id: &str, amount: Money) -> Result<(), DomainError> {
+        let raised = self
+            .touch(campaign_id)
+            .raised
+            .entry(amount.currency)
+            .or_default();
+        *raised = raised.checked_add(amount.minor).ok_or_else(|| {
+            DomainError::Internal("a batch's donations overflow a campaign's total".to_owned())
+        })?;
+        Ok(())
+    }
+
+    fn member(&mut self, campaign_id: &str, user_id: &str, kind: &'static str) {
+        self.touch(campaign_id);
+        self.members
+            .insert((campaign_id.to_owned(), kind, user_id.to_owned()));
     }
 }
 
@@ -537,4 +602,147 @@ fn to_record(row: campaign::Model) -> Result<Campaign, DomainError> {
         organizer_id: row.organizer_id,
         created_at: row.created_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use gerak_entities::outbox::outbox_event;
+    use sea_orm::QueryOrder;
+
+    use super::*;
+    use crate::{db::ScratchDb, runtime::Outbox};
+
+    async fn campaign(service: &CampaignsService, title: &str) -> String {
+        let created = service
+            .clone()
+            .create(CreateCampaign {
+                organizer_id: uuid::Uuid::now_v7().to_string(),
+                title: title.to_owned(),
+                slug: None,
+                description: "Plant mangroves".to_owned(),
+                banner_url: None,
+                goal: Some(Money::parse("goal", "100000", "IDR").unwrap()),
+                starts_at: None,
+                ends_at: None,
+            })
+            .await
+            .unwrap();
+        created.id
+    }
+
+    fn paid(campaign_id: &str, donor: &str, amount: &str) -> Arc<Event> {
+        Arc::new(Event::new(
+            Domain::Donations,
+            "donation_paid",
+            json!({ "campaignId": campaign_id, "donorId": donor, "amount": { "amount": amount, "currency": "IDR" } }),
+        ))
+    }
+
+    fn refunded(campaign_id: &str, amount: &str) -> Arc<Event> {
+        Arc::new(Event::new(
+            Domain::Donations,
+            "donation_refunded",
+            json!({ "campaignId": campaign_id, "refundedNow": { "amount": amount, "currency": "IDR" } }),
+        ))
+    }
+
+    fn joined(campaign_id: &str, user: &str) -> Arc<Event> {
+        Arc::new(Event::new(
+            Domain::Challenges,
+            "participation_joined",
+            json!({ "campaignId": campaign_id, "userId": user }),
+        ))
+    }
+
+    /// Raised, donors, participants.
+    async fn totals(service: &CampaignsService, id: &str) -> (i64, i64, i64) {
+        let found = service
+            .clone()
+            .get(GetCampaigns {
+                ids: vec![id.to_owned()],
+            })
+            .await
+            .unwrap();
+        let campaign = &found[0];
+        (
+            campaign.raised.minor,
+            campaign.donor_count,
+            campaign.participant_count,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_events_sums_to_what_they_make_one_by_one() {
+        let scratch = ScratchDb::open(Domain::Campaigns).await.unwrap();
+        let service = CampaignsService {
+            db: scratch.db.clone(),
+            outbox: Outbox::default(),
+        };
+        let (batched, single, other) = (
+            campaign(&service, "Batched").await,
+            campaign(&service, "Single").await,
+            campaign(&service, "Other").await,
+        );
+        let (ani, budi, citra) = ("ani", "budi", "citra");
+        let events = |c: &str| {
+            vec![
+                paid(c, ani, "1000"),
+                joined(c, citra),
+                paid(c, ani, "500"),
+                paid(c, budi, "250"),
+                refunded(c, "300"),
+                joined(c, citra),
+                joined(c, ani),
+            ]
+        };
+        let mut batch = events(&batched);
+        // Delivered twice within the batch: applied once.
+        batch.push(batch[0].clone());
+        batch.push(paid(&other, budi, "70"));
+        service
+            .clone()
+            .apply_all(ApplyEvents(batch.clone()))
+            .await
+            .unwrap();
+        for event in events(&single) {
+            service.clone().apply(ApplyEvent(event)).await.unwrap();
+        }
+        // 1000 + 500 + 250 - 300 rupiah (in sen); donors ani and budi; participants citra
+        // and ani.
+        assert_eq!(totals(&service, &batched).await, (145_000, 2, 2));
+        assert_eq!(totals(&service, &single).await, (145_000, 2, 2));
+        assert_eq!(totals(&service, &other).await, (7_000, 1, 0));
+
+        // The same batch again (a redelivery) changes nothing; a known donor is not new.
+        service.clone().apply_all(ApplyEvents(batch)).await.unwrap();
+        service
+            .clone()
+            .apply_all(ApplyEvents(vec![
+                paid(&batched, budi, "5"),
+                paid(&other, ani, "1"),
+            ]))
+            .await
+            .unwrap();
+        assert_eq!(totals(&service, &batched).await, (145_500, 2, 2));
+        assert_eq!(totals(&service, &other).await, (7_100, 2, 0));
+
+        // One progress event per campaign a batch changed, with its totals after the batch.
+        let progress: Vec<serde_json::Value> = outbox_event::Entity::find()
+            .filter(outbox_event::Column::EventType.eq("campaigns.campaign_progress"))
+            .order_by_asc(outbox_event::Column::Seq)
+            .all(&scratch.db.read)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| serde_json::from_str::<Event>(&row.payload).unwrap().data)
+            .filter(|data| data["campaignId"] == batched)
+            .collect();
+        assert_eq!(progress.len(), 2, "{progress:?}");
+        assert_eq!(progress[0]["raised"]["amount"], "1450.00");
+        assert_eq!(progress[0]["donorCount"], 2);
+        assert_eq!(progress[0]["participantCount"], 2);
+        assert_eq!(progress[1]["raised"]["amount"], "1455.00");
+    }
 }

@@ -1,6 +1,8 @@
 //! The reports domain's logic: filing, auto-hiding, resolving, appeals, and the admin
 //! projections it keeps from the other domains' events.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use gerak_entities::reports::{
     campaign_state, challenge_total, moderation_target, participation_state, raised_total, report,
@@ -20,7 +22,7 @@ use crate::{
     DomainError,
     bus::Event,
     db::{DomainDb, Order},
-    money::Money,
+    money::{Currency, Money},
     runtime::{
         ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim_all, commit_with,
         event_money, event_text,
@@ -381,21 +383,37 @@ impl ReportsService {
         self.apply_all(ApplyEvents(vec![event])).await
     }
 
-    /// Keeps the dashboard's projections; all the events in one transaction.
+    /// Keeps the dashboard's projections; all the events in one transaction. The money
+    /// they move is summed first: one upsert per currency and per challenge, however many
+    /// donations the batch carries.
     pub async fn apply_all(self, ApplyEvents(events): ApplyEvents) -> Result<(), DomainError> {
         let txn = self.begin().await?;
         let mut fresh = claim_all(&txn, &events)
             .await
             .map_err(|e| self.db.map_err(e))?;
+        let mut moved = MoneyMoved::default();
         for event in &events {
             if fresh.remove(&event.id) {
-                self.apply_in(&txn, event).await?;
+                self.apply_in(&txn, event, &mut moved).await?;
             }
+        }
+        for (currency, minor) in moved.raised {
+            self.add_raised(&txn, Money::new(minor, currency)).await?;
+        }
+        for ((challenge_id, currency), minor) in moved.by_challenge {
+            self.add_to_challenge(&txn, &challenge_id, Money::new(minor, currency))
+                .await?;
         }
         self.commit(txn).await
     }
 
-    async fn apply_in(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), DomainError> {
+    /// Applies one event in `txn`; the money it moves is added to `moved`.
+    async fn apply_in(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Event,
+        moved: &mut MoneyMoved,
+    ) -> Result<(), DomainError> {
         let data = &event.data;
         match event.kind.as_str() {
             "users.user_registered" | "users.user_role_changed" => {
@@ -472,10 +490,8 @@ impl ReportsService {
                     let refunded = event_money(data, "refundedNow")?;
                     Money::new(-refunded.minor, refunded.currency)
                 };
-                self.add_raised(txn, amount).await?;
-                if let Some(challenge_id) = data.get("challengeId").and_then(|v| v.as_str()) {
-                    self.add_to_challenge(txn, challenge_id, amount).await?;
-                }
+                let challenge_id = data.get("challengeId").and_then(|v| v.as_str());
+                moved.add(challenge_id, amount)?;
             }
             _ => {}
         }
@@ -776,4 +792,27 @@ fn to_report(row: report::Model) -> Result<Report, DomainError> {
         is_appeal: row.is_appeal,
         created_at: row.created_at,
     })
+}
+
+/// Money a batch of events moved: per currency, and per challenge and currency.
+#[derive(Default)]
+struct MoneyMoved {
+    raised: HashMap<Currency, i64>,
+    by_challenge: HashMap<(String, Currency), i64>,
+}
+
+impl MoneyMoved {
+    fn add(&mut self, challenge_id: Option<&str>, amount: Money) -> Result<(), DomainError> {
+        let overflow = || DomainError::Internal("a batch's donations overflow a total".to_owned());
+        let raised = self.raised.entry(amount.currency).or_default();
+        *raised = raised.checked_add(amount.minor).ok_or_else(overflow)?;
+        if let Some(challenge_id) = challenge_id {
+            let donated = self
+                .by_challenge
+                .entry((challenge_id.to_owned(), amount.currency))
+                .or_default();
+            *donated = donated.checked_add(amount.minor).ok_or_else(overflow)?;
+        }
+        Ok(())
+    }
 }

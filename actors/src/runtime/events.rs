@@ -49,8 +49,13 @@ where
     Ok(())
 }
 
-/// Events the consumer hands its domain at once at most: whatever has arrived, up to this.
+/// Events the consumer hands its domain at once at most.
 const MAX_BATCH: usize = 128;
+/// How long a consumer waits, after an event arrives, for more to apply with it. Each
+/// batch costs a transaction and an acknowledgement whatever its size: at 1,000 payments
+/// a second over PostgreSQL, this took the campaigns and reports domains from about 240
+/// and 200 transactions a second to 95 and 60. A projection is this much later in return.
+const LINGER: Duration = Duration::from_millis(10);
 
 /// Records `event` as applied inside `txn`. False if it already was: the caller then
 /// skips it. A conflict is not an error, so the transaction stays usable for the other
@@ -140,9 +145,12 @@ where
     let changes = changes.clone();
     let sources = sources.to_vec();
     let start = move || {
-        // Whatever has arrived, up to a batch: one event at a time when it is quiet,
-        // many per transaction when the domain falls behind.
-        let mut deliveries = bus.consume(domain, &sources).ready_chunks(MAX_BATCH);
+        // What arrives within `LINGER` of an event, up to a batch.
+        let mut deliveries = Box::pin(tokio_stream::StreamExt::chunks_timeout(
+            bus.consume(domain, &sources),
+            MAX_BATCH,
+            LINGER,
+        ));
         let (bus, changes, handle) = (bus.clone(), changes.clone(), handle.clone());
         tokio::spawn(async move {
             while let Some(batch) = deliveries.next().await {

@@ -55,6 +55,9 @@ const MAX_UNMARKED: usize = 100_000;
 const REMEMBER_PUBLISHED: Duration = Duration::from_secs(30);
 /// Event ids one UPDATE marks at most (they are bound parameters).
 const MARK_CHUNK: usize = 500;
+/// How long the marker gathers ids after marking some: a mark is a write transaction of
+/// its own, and nothing waits for it (the relay remembers what it published).
+const MARK_EVERY: Duration = Duration::from_millis(100);
 
 /// A domain's side of its outbox: stage events, then hand them to the relay after commit.
 #[derive(Clone, Default)]
@@ -314,7 +317,10 @@ async fn mark_loop(domain: Domain, db: &DomainDb, marks: &Marks) {
         let ids = marks.take();
         if !ids.is_empty() {
             match mark_published(db, &ids).await {
-                Ok(()) => delay = Duration::from_millis(50),
+                Ok(()) => {
+                    delay = Duration::from_millis(50);
+                    tokio::time::sleep(MARK_EVERY).await;
+                }
                 Err(err) => {
                     metrics::counter!("gerak_outbox_mark_errors_total", "domain" => domain.name())
                         .increment(1);

@@ -1,10 +1,12 @@
 //! The users domain: accounts, passwords, sessions (refresh tokens), roles, suspension.
 
+mod accounts;
 mod messages;
 mod password;
 mod service;
 pub mod tokens;
 
+pub use accounts::AccountCache;
 pub use messages::*;
 pub use service::UsersService;
 

@@ -16,6 +16,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{
+    AccountCache,
     messages::*,
     password,
     tokens::{AccessTokens, hash_refresh_token, new_refresh_token},
@@ -40,6 +41,7 @@ pub struct UsersService {
     pub(crate) tokens: Arc<AccessTokens>,
     pub(crate) outbox: Outbox,
     pub(crate) refresh_ttl: Duration,
+    pub(crate) accounts: AccountCache,
 }
 
 impl DomainService for UsersService {
@@ -309,6 +311,7 @@ impl UsersService {
             .update(&self.db.write)
             .await
             .map_err(|e| self.db.map_err(e))?;
+        self.accounts.forget(&row.id);
         Ok(row.into())
     }
 
@@ -373,6 +376,7 @@ impl UsersService {
             ));
         }
         self.commit_with(txn, events).await?;
+        self.accounts.forget(&user.id);
         Ok(user)
     }
 
@@ -411,6 +415,7 @@ impl UsersService {
             ));
         }
         self.commit_with(txn, events).await?;
+        self.accounts.forget(&user.id);
         Ok(user)
     }
 

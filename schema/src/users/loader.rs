@@ -10,6 +10,7 @@ use gerak_actors::{
 };
 
 use crate::{
+    Handles,
     auth::Viewer,
     error::{ApiError, ApiResult},
 };
@@ -34,10 +35,14 @@ pub async fn load_user(ctx: &Context<'_>, id: &str) -> ApiResult<Option<User>> {
     Ok(loader.load_one(id.to_owned()).await?)
 }
 
-/// For mutations: the viewer's account as it is now (not as the token remembers it).
-/// A deleted account is UNAUTHENTICATED, a suspended one FORBIDDEN.
+/// For mutations: the viewer's account as it is now (not as the token remembers it; a
+/// change made on another instance within a second). A deleted account is
+/// UNAUTHENTICATED, a suspended one FORBIDDEN.
 pub async fn require_active(ctx: &Context<'_>, viewer: &Viewer) -> ApiResult<User> {
-    let user = load_user(ctx, &viewer.user_id)
+    let domains = Handles::of(ctx)?;
+    let user = domains
+        .accounts
+        .get(&domains.users, &viewer.user_id)
         .await?
         .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".to_owned()))?;
     if user.suspended {

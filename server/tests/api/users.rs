@@ -3,7 +3,7 @@
 use gerak_actors::users::SetSuspended;
 use serde_json::json;
 
-use crate::{on_both_backends, support::error_code};
+use crate::{campaigns::CREATE_CAMPAIGN, on_both_backends, support::error_code};
 
 on_both_backends! {
     async fn admin_lists_and_changes_roles(server: TestServer) {
@@ -92,5 +92,32 @@ on_both_backends! {
             .gql("mutation { updateProfile(fullName: \"still here\") { id } }", json!({}), Some(&hadi.access))
             .await;
         assert_eq!(error_code(&act), "FORBIDDEN", "a suspended account cannot act");
+    }
+}
+
+on_both_backends! {
+    async fn role_changes_and_suspension_apply_to_the_very_next_mutation(server: TestServer) {
+        // Mutations check the account through a short-lived cache: a change made here must
+        // reach the next mutation at once, even right after the account was cached.
+        let admin = server.admin("warden@example.id").await;
+        let sponsor = server.register("patron@example.id", "SPONSOR").await;
+        let create = |title: &str| json!({ "input": { "title": title, "description": "Plant mangroves", "goal": { "amount": "100000" } } });
+        let set_role = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }";
+
+        server.data(CREATE_CAMPAIGN, create("First"), Some(&sponsor.access)).await;
+        server.data(set_role, json!({ "id": sponsor.user_id, "role": "USER" }), Some(&admin.access)).await;
+        let demoted = server.gql(CREATE_CAMPAIGN, create("Second"), Some(&sponsor.access)).await;
+        assert_eq!(error_code(&demoted), "FORBIDDEN", "the old role was used: {demoted}");
+
+        server.data(set_role, json!({ "id": sponsor.user_id, "role": "SPONSOR" }), Some(&admin.access)).await;
+        server.data(CREATE_CAMPAIGN, create("Third"), Some(&sponsor.access)).await;
+        server
+            .domains
+            .users
+            .send(SetSuspended { user_id: sponsor.user_id.clone(), suspended: true })
+            .await
+            .unwrap();
+        let suspended = server.gql(CREATE_CAMPAIGN, create("Fourth"), Some(&sponsor.access)).await;
+        assert_eq!(error_code(&suspended), "FORBIDDEN", "a suspended account acted: {suspended}");
     }
 }
