@@ -79,6 +79,16 @@ impl DomainDb {
     pub fn map_err(&self, err: DbErr) -> DomainError {
         DomainError::from_db(self.domain, err)
     }
+
+    /// True once the domain is stopping (`Domains::stop` closed the pools): the loops
+    /// that use them end instead of retrying.
+    pub(crate) fn is_closed(&self) -> bool {
+        match self.backend() {
+            DbBackend::Postgres => self.write.get_postgres_connection_pool().is_closed(),
+            DbBackend::Sqlite => self.write.get_sqlite_connection_pool().is_closed(),
+            _ => false,
+        }
+    }
 }
 
 async fn connect_sqlite(url: &str, connections: u32) -> Result<DatabaseConnection, DbErr> {

@@ -150,6 +150,7 @@ impl Outbox {
                     .await;
                 }
                 Ok(_) => delay = Duration::from_millis(50),
+                Err(_) if db.is_closed() => return,
                 Err(reason) => {
                     recovering = true;
                     metrics::counter!("gerak_outbox_relay_errors_total", "domain" => domain.name())
@@ -321,6 +322,9 @@ async fn mark_loop(domain: Domain, db: &DomainDb, marks: &Marks) {
                     delay = Duration::from_millis(50);
                     tokio::time::sleep(MARK_EVERY).await;
                 }
+                // Stopping: the rows are published again on the next start (at least
+                // once; consumers deduplicate by event id).
+                Err(_) if db.is_closed() => return,
                 Err(err) => {
                     metrics::counter!("gerak_outbox_mark_errors_total", "domain" => domain.name())
                         .increment(1);
