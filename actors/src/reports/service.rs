@@ -397,10 +397,15 @@ impl ReportsService {
                 self.apply_in(&txn, event, &mut moved).await?;
             }
         }
-        for (currency, minor) in moved.raised {
+        // In key order: concurrent batches (PostgreSQL) lock the totals in one order.
+        let mut raised: Vec<_> = moved.raised.into_iter().collect();
+        raised.sort_by_key(|(currency, _)| currency.code());
+        for (currency, minor) in raised {
             self.add_raised(&txn, Money::new(minor, currency)).await?;
         }
-        for ((challenge_id, currency), minor) in moved.by_challenge {
+        let mut by_challenge: Vec<_> = moved.by_challenge.into_iter().collect();
+        by_challenge.sort_by(|((a, x), _), ((b, y), _)| (a, x.code()).cmp(&(b, y.code())));
+        for ((challenge_id, currency), minor) in by_challenge {
             self.add_to_challenge(&txn, &challenge_id, Money::new(minor, currency))
                 .await?;
         }
