@@ -73,14 +73,18 @@ enum Refusal {
     Retry(String),
 }
 
-/// Feeds inbound payment results to the donations domain.
-pub(crate) fn spawn_consumer(bus: &Bus, changes: &Changes, donations: DonationsHandle) {
-    let Some(mut inbound) = bus.inbound_payments() else {
-        return;
-    };
+/// Feeds inbound payment results to the donations domain; `None` when the bus brings
+/// none (the in-process bus). Aborted mid-payment, the result stays unacknowledged and is
+/// delivered again (recording it twice changes nothing).
+pub(crate) fn spawn_consumer(
+    bus: &Bus,
+    changes: &Changes,
+    donations: DonationsHandle,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let mut inbound = bus.inbound_payments()?;
     let bus = bus.clone();
     let changes = changes.clone();
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         while let Some(Inbound {
             channel,
             payload,
@@ -115,5 +119,5 @@ pub(crate) fn spawn_consumer(bus: &Bus, changes: &Changes, donations: DonationsH
                 bus.ack(ack).await;
             }
         }
-    });
+    }))
 }

@@ -90,6 +90,8 @@ pub struct Domains {
     /// State changes applied from events in this process.
     pub changes: Changes,
     consumers: Vec<ConsumerTask>,
+    /// The inbound payments consumer (Redis only).
+    payments: Option<tokio::task::JoinHandle<()>>,
     faults: Vec<(Domain, FaultSwitch)>,
     stats: Vec<(Domain, Arc<ActorStats>)>,
     /// Each domain's thread and the database its work runs on.
@@ -172,7 +174,7 @@ impl Domains {
             crate::donations::SOURCES,
             crate::donations::wants,
         ));
-        crate::payments::spawn_consumer(&bus, &changes, donations.clone());
+        let payments = crate::payments::spawn_consumer(&bus, &changes, donations.clone());
         let reports = start!(Domain::Reports, ReportsHandle, |db, outbox| {
             ReportsService {
                 db,
@@ -208,6 +210,7 @@ impl Domains {
             tokens,
             changes,
             consumers,
+            payments,
             faults,
             stats: all_stats,
             arbiters,
@@ -257,6 +260,9 @@ impl Domains {
     pub async fn stop(&self) {
         for consumer in &self.consumers {
             consumer.stop();
+        }
+        if let Some(payments) = &self.payments {
+            payments.abort();
         }
         // A connection still checked out when its thread stops is dropped outside any
         // runtime, where sqlx cannot return it and panics. Closing the pools on their own
