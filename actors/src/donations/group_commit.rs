@@ -1,9 +1,9 @@
 //! Group commit for payments. A domain has one writer, and a payment's transaction holds
 //! it for six statements; one by one, payments queue behind each other. So the first
 //! payment to find no transaction running leads: it records every payment that queued
-//! meanwhile in one transaction (one SELECT of all their donations, one UPDATE for all
-//! outcomes, one insert of all their ledger rows, one of all their events) and hands each
-//! caller its own answer. Alone, a payment costs what it did; under load, a transaction
+//! meanwhile in one transaction (one UPDATE that decides every outcome, one insert of all
+//! their ledger rows, one of all their events; a read only for payments that moved
+//! nothing) and hands each caller its own answer. Alone, a payment costs what it did; under load, a transaction
 //! carries many, and no payment costs a round trip of its own.
 //!
 //! One leader at a time, on PostgreSQL too: with four at once (while one batch waited for
@@ -19,7 +19,7 @@ use std::{
 use chrono::Utc;
 use gerak_entities::donations::{donation, ledger_entry};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, EntityTrait, QueryFilter,
     sea_query::{CaseStatement, Expr},
 };
 use tokio::sync::oneshot;
@@ -165,6 +165,12 @@ fn check(
 }
 
 /// One transaction for the whole batch; an answer per payment, in order.
+///
+/// The UPDATE decides on its own which donations move and how, so that no read comes
+/// before it (a round trip less on every payment): a pending donation moves with the
+/// outcome of the batch's first payment whose amount is the donation's. Only payments
+/// that moved nothing (retried, wrong amount, unknown reference) read their donation,
+/// after it.
 async fn write_batch(
     service: &DonationsService,
     batch: &[Payment],
@@ -172,68 +178,62 @@ async fn write_batch(
     let db = &service.db;
     let txn = service.begin().await?;
     let now = Utc::now();
-    let refs: HashSet<&str> = batch.iter().map(|p| p.payment_ref.as_str()).collect();
-    let rows: HashMap<String, donation::Model> = donation::Entity::find()
-        .filter(donation::Column::PaymentRef.is_in(refs))
-        .all(&txn)
-        .await
-        .map_err(|e| db.map_err(e))?
-        .into_iter()
-        .map(|row| (row.payment_ref.clone(), row))
-        .collect();
-    let answers: Vec<Option<Result<donation::Model, DomainError>>> = batch
-        .iter()
-        .map(|p| check(p, rows.get(&p.payment_ref)))
-        .collect();
-    // A donation reported twice in one batch takes the outcome that came first, as it
-    // would one transaction after the other.
-    let mut first: HashMap<&str, bool> = HashMap::new();
-    for (payment, answer) in batch.iter().zip(&answers) {
-        if answer.is_none() {
-            first
-                .entry(payment.payment_ref.as_str())
-                .or_insert(payment.succeeded);
+    let mut refs = Vec::new();
+    let mut seen = HashSet::new();
+    let mut status = CaseStatement::new();
+    let mut paid_at = CaseStatement::new();
+    let mut any = Condition::any();
+    for payment in batch {
+        // One WHEN per distinct (reference, amount, currency): the first one decides.
+        if !seen.insert((payment.payment_ref.as_str(), payment.amount)) {
+            continue;
         }
+        if !refs.contains(&payment.payment_ref) {
+            refs.push(payment.payment_ref.clone());
+        }
+        let this = || {
+            Condition::all()
+                .add(donation::Column::PaymentRef.eq(payment.payment_ref.as_str()))
+                .add(donation::Column::AmountMinor.eq(payment.amount.minor))
+                .add(donation::Column::Currency.eq(payment.amount.currency.code()))
+        };
+        let (outcome, paid) = if payment.succeeded {
+            (donation::DonationStatus::Paid, Some(now))
+        } else {
+            (donation::DonationStatus::Failed, None)
+        };
+        status = status.case(this(), Expr::value(outcome));
+        paid_at = paid_at.case(this(), Expr::value(paid));
+        any = any.add(this());
     }
-    let id_of = |payment_ref: &str| rows.get(payment_ref).map(|row| row.id.clone());
-    let paid: Vec<String> = first
-        .iter()
-        .filter(|(_, succeeded)| **succeeded)
-        .filter_map(|(payment_ref, _)| id_of(payment_ref))
+    // Conditional on pending *now*: a payment recorded twice moves the donation once, and
+    // concurrent batches (PostgreSQL) wait for each other's rows instead of both moving them.
+    let mut moved = donation::Entity::update_many()
+        .col_expr(donation::Column::Status, status.into())
+        .col_expr(donation::Column::PaidAt, paid_at.into())
+        .col_expr(donation::Column::UpdatedAt, Expr::value(now))
+        .filter(donation::Column::PaymentRef.is_in(refs.iter().cloned()))
+        .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
+        .filter(any)
+        .exec_with_returning(&txn)
+        .await
+        .map_err(|e| db.map_err(e))?;
+    let unmoved: Vec<String> = refs
+        .into_iter()
+        .filter(|r| !moved.iter().any(|row| &row.payment_ref == r))
         .collect();
-    let all: Vec<String> = first
-        .keys()
-        .filter_map(|payment_ref| id_of(payment_ref))
-        .collect();
-    let mut moved = Vec::new();
-    if !all.is_empty() {
-        let is_paid = || donation::Column::Id.is_in(paid.iter().cloned());
-        // One statement for both outcomes: concurrent batches (PostgreSQL) then lock their
-        // rows in one order, so two batches that share donations wait for each other
-        // instead of deadlocking. Conditional on pending *now*: a payment recorded twice
-        // moves the donation once.
-        moved = donation::Entity::update_many()
-            .col_expr(
-                donation::Column::Status,
-                CaseStatement::new()
-                    .case(is_paid(), Expr::value(donation::DonationStatus::Paid))
-                    .finally(Expr::value(donation::DonationStatus::Failed))
-                    .into(),
-            )
-            .col_expr(
-                donation::Column::PaidAt,
-                CaseStatement::new()
-                    .case(is_paid(), Expr::value(Some(now)))
-                    .finally(Expr::value(Option::<chrono::DateTime<Utc>>::None))
-                    .into(),
-            )
-            .col_expr(donation::Column::UpdatedAt, Expr::value(now))
-            .filter(donation::Column::Id.is_in(all))
-            .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
-            .exec_with_returning(&txn)
+    let untouched: HashMap<String, donation::Model> = if unmoved.is_empty() {
+        HashMap::new()
+    } else {
+        donation::Entity::find()
+            .filter(donation::Column::PaymentRef.is_in(unmoved))
+            .all(&txn)
             .await
-            .map_err(|e| db.map_err(e))?;
-    }
+            .map_err(|e| db.map_err(e))?
+            .into_iter()
+            .map(|row| (row.payment_ref.clone(), row))
+            .collect()
+    };
     // Ledger rows and events in the order the payments came.
     let order = |row: &donation::Model| batch.iter().position(|p| p.payment_ref == row.payment_ref);
     moved.sort_by_key(order);
@@ -263,19 +263,20 @@ async fn write_batch(
         .iter()
         .map(|row| (row.payment_ref.as_str(), row))
         .collect();
-    let mut answered = Vec::with_capacity(batch.len());
-    for (payment, answer) in batch.iter().zip(answers) {
-        answered.push(match (answer, moved.get(payment.payment_ref.as_str())) {
-            (Some(answer), _) => answer,
-            (None, Some(row)) => Ok((*row).clone()),
-            // Moved by someone else first (a concurrent batch on PostgreSQL): as it is now.
-            (None, None) => match rows.get(&payment.payment_ref) {
-                Some(row) => service.existing(&row.id).await,
-                None => Err(DomainError::not_found("donation with this paymentRef")),
-            },
-        });
-    }
-    Ok(answered)
+    Ok(batch
+        .iter()
+        .map(|payment| {
+            let reference = payment.payment_ref.as_str();
+            let row = moved.get(reference).copied().or(untouched.get(reference));
+            // A donation that moved is no longer pending: its payments get it, or the
+            // amount error. One still pending here had no payment of its amount.
+            check(payment, row).unwrap_or_else(|| {
+                Err(DomainError::Internal(format!(
+                    "the donation of payment {reference} stayed pending"
+                )))
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -384,5 +385,84 @@ mod tests {
         assert_eq!(carried.created_at, stored.created_at);
         assert_eq!(carried.amount.minor, stored.amount_minor);
         assert_eq!(carried.payment_ref, stored.payment_ref);
+    }
+    #[tokio::test]
+    async fn a_batch_moves_each_donation_once_with_its_first_payment_of_its_amount() {
+        let scratch = ScratchDb::open(Domain::Donations).await.unwrap();
+        let db = scratch.db.clone();
+        let service = DonationsService {
+            db: db.clone(),
+            outbox: Outbox::default(),
+            payments: PaymentQueue::default(),
+        };
+        let idr = Currency::parse("currency", "IDR").unwrap();
+        let mut donations = Vec::new();
+        for minor in [1_000, 2_000] {
+            let donation = service
+                .clone()
+                .donate(Donate {
+                    donor_id: "donor".to_owned(),
+                    campaign_id: "0193c1a2-0000-7000-8000-000000000001".to_owned(),
+                    campaign_currency: "IDR".to_owned(),
+                    amount: Money::new(minor, idr),
+                    anonymous: false,
+                })
+                .await
+                .unwrap();
+            donations.push(donation);
+        }
+        let (a, b) = (&donations[0].payment_ref, &donations[1].payment_ref);
+        let payment = |payment_ref: &str, minor: i64, succeeded: bool| Payment {
+            payment_ref: payment_ref.to_owned(),
+            amount: Money::new(minor, idr),
+            succeeded,
+            reply: oneshot::channel().0,
+        };
+        let batch = [
+            payment(a, 999, true),
+            payment(a, 1_000, false),
+            payment(a, 1_000, true),
+            payment(b, 2_000, true),
+            payment("PAY-unknown", 5, true),
+            payment(b, 2_000, false),
+        ];
+        let answers = write_batch(&service, &batch).await.unwrap();
+        let status = |i: usize| answers[i].as_ref().map(|d| d.status).ok();
+        assert!(
+            matches!(&answers[0], Err(DomainError::Invalid { field, .. }) if field == "input.amount"),
+            "a wrong amount is refused: {:?}",
+            answers[0]
+        );
+        // The first payment of the right amount decides, for every payment of the batch.
+        assert_eq!(status(1), Some(donation::DonationStatus::Failed));
+        assert_eq!(status(2), Some(donation::DonationStatus::Failed));
+        assert_eq!(status(3), Some(donation::DonationStatus::Paid));
+        assert!(matches!(answers[4], Err(DomainError::NotFound { .. })));
+        assert_eq!(status(5), Some(donation::DonationStatus::Paid));
+        let paid_at = answers[3].as_ref().unwrap().paid_at;
+        assert!(paid_at.is_some());
+        assert!(answers[1].as_ref().unwrap().paid_at.is_none());
+
+        // Reported again: nothing moves, each gets its donation as it is.
+        let again = write_batch(
+            &service,
+            &[payment(a, 1_000, true), payment(b, 2_000, false)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            again[0].as_ref().unwrap().status,
+            donation::DonationStatus::Failed
+        );
+        assert_eq!(
+            again[1].as_ref().unwrap().status,
+            donation::DonationStatus::Paid
+        );
+        assert_eq!(again[1].as_ref().unwrap().paid_at, paid_at);
+        let legs = ledger_entry::Entity::find().count(&db.read).await.unwrap();
+        assert_eq!(legs, 4, "one movement, for the paid donation only");
+        let events = outbox_event::Entity::find().count(&db.read).await.unwrap();
+        // Two donation_pending, one donation_failed, one donation_paid.
+        assert_eq!(events, 4);
     }
 }
