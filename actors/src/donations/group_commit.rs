@@ -292,30 +292,47 @@ mod tests {
         runtime::{Domain, Outbox},
     };
 
-    #[tokio::test]
-    async fn concurrent_payments_share_transactions_and_each_is_recorded_once() {
+    /// A donations domain on a scratch database, and the IDR currency.
+    async fn scratch_service() -> (ScratchDb, DonationsService, Currency) {
         let scratch = ScratchDb::open(Domain::Donations).await.unwrap();
-        let db = scratch.db.clone();
         let service = DonationsService {
-            db: db.clone(),
+            db: scratch.db.clone(),
             outbox: Outbox::default(),
             payments: PaymentQueue::default(),
         };
-        let idr = Currency::parse("currency", "IDR").unwrap();
+        (
+            scratch,
+            service,
+            Currency::parse("currency", "IDR").unwrap(),
+        )
+    }
+
+    async fn pending_donation(
+        service: &DonationsService,
+        donor: String,
+        amount: Money,
+    ) -> crate::donations::Donation {
+        service
+            .clone()
+            .donate(Donate {
+                donor_id: donor,
+                campaign_id: "0193c1a2-0000-7000-8000-000000000001".to_owned(),
+                campaign_currency: "IDR".to_owned(),
+                amount,
+                anonymous: false,
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_payments_share_transactions_and_each_is_recorded_once() {
+        let (scratch, service, idr) = scratch_service().await;
+        let db = scratch.db.clone();
         let mut donations = Vec::new();
         for i in 0..40 {
-            let donation = service
-                .clone()
-                .donate(Donate {
-                    donor_id: format!("donor-{}", i % 3),
-                    campaign_id: "0193c1a2-0000-7000-8000-000000000001".to_owned(),
-                    campaign_currency: "IDR".to_owned(),
-                    amount: Money::new(1_000 + i, idr),
-                    anonymous: false,
-                })
-                .await
-                .unwrap();
-            donations.push(donation);
+            let donor = format!("donor-{}", i % 3);
+            donations.push(pending_donation(&service, donor, Money::new(1_000 + i, idr)).await);
         }
         // Every payment twice (a retried webhook), and the last five reported failed
         // too: whichever outcome is recorded first stands, for both callers.
@@ -386,30 +403,15 @@ mod tests {
         assert_eq!(carried.amount.minor, stored.amount_minor);
         assert_eq!(carried.payment_ref, stored.payment_ref);
     }
+
     #[tokio::test]
     async fn a_batch_moves_each_donation_once_with_its_first_payment_of_its_amount() {
-        let scratch = ScratchDb::open(Domain::Donations).await.unwrap();
+        let (scratch, service, idr) = scratch_service().await;
         let db = scratch.db.clone();
-        let service = DonationsService {
-            db: db.clone(),
-            outbox: Outbox::default(),
-            payments: PaymentQueue::default(),
-        };
-        let idr = Currency::parse("currency", "IDR").unwrap();
         let mut donations = Vec::new();
         for minor in [1_000, 2_000] {
-            let donation = service
-                .clone()
-                .donate(Donate {
-                    donor_id: "donor".to_owned(),
-                    campaign_id: "0193c1a2-0000-7000-8000-000000000001".to_owned(),
-                    campaign_currency: "IDR".to_owned(),
-                    amount: Money::new(minor, idr),
-                    anonymous: false,
-                })
-                .await
-                .unwrap();
-            donations.push(donation);
+            let donor = "donor".to_owned();
+            donations.push(pending_donation(&service, donor, Money::new(minor, idr)).await);
         }
         let (a, b) = (&donations[0].payment_ref, &donations[1].payment_ref);
         let payment = |payment_ref: &str, minor: i64, succeeded: bool| Payment {
