@@ -2,10 +2,14 @@
 //! useful order (UUIDs, ledger accounts). Inserting them one by one into every secondary
 //! index touches a random page per key, which outgrows any page cache at `--scale 100`;
 //! building an index afterwards sorts the keys once and writes it sequentially. So the
-//! first run drops the non-unique indexes of the domain tables (unique ones stay: the
-//! upserts and the uniqueness rules need them), remembers their definitions in
-//! `legacy_import_deferred_indexes`, and builds them again when the rows are in. A run
-//! killed in between leaves them listed there, and the next run builds them at its end.
+//! first run drops the non-unique indexes of the domain tables, remembers their
+//! definitions in `legacy_import_deferred_indexes`, and builds them again when the rows
+//! are in. On PostgreSQL it also drops the unique keys of the largest tables that no
+//! statement of the load finds rows by ([`DEFERRED_UNIQUE_KEYS`]; the load's upserts and
+//! updates go by `legacy_id`, which stays), and adds them back the same way: the importer
+//! keeps those keys unique itself, and adding the constraint checks that it did. (SQLite
+//! cannot drop a table's own PRIMARY KEY or UNIQUE.) A run killed in between leaves them
+//! listed there, and the next run builds them before it writes anything.
 
 use chrono::Utc;
 use gerak_actors::Domain;
@@ -37,9 +41,21 @@ impl Importer {
                 .await
                 .map_err(&err)?;
             if started > 0 {
+                // A resumed run: its upserts and updates may need what was deferred.
+                let built = build_domain_indexes(domain, db).await?;
+                if built > 0 {
+                    tracing::info!(
+                        domain = domain.name(),
+                        built,
+                        "indexes an interrupted first import deferred built before resuming"
+                    );
+                }
                 continue;
             }
-            let indexes = secondary_indexes(db).await.map_err(&err)?;
+            let mut indexes = secondary_indexes(db).await.map_err(&err)?;
+            if db.get_database_backend() == DbBackend::Postgres {
+                indexes.extend(deferrable_unique_keys(db).await.map_err(&err)?);
+            }
             let txn = db.begin().await.map_err(&err)?;
             for (name, table, definition) in &indexes {
                 txn.execute_raw(Statement::from_sql_and_values(
@@ -59,7 +75,7 @@ impl Importer {
                 .map_err(&err)?;
                 txn.execute_raw(Statement::from_string(
                     txn.get_database_backend(),
-                    format!("DROP INDEX {}", quote(name)),
+                    drop_statement(name, table, definition),
                 ))
                 .await
                 .map_err(&err)?;
@@ -153,15 +169,75 @@ async fn secondary_indexes(
     Ok(out)
 }
 
-/// `CREATE INDEX x …` as `CREATE INDEX IF NOT EXISTS x …`: a build that committed but
-/// whose bookkeeping row was not deleted yet is then a no-op, not an error.
-fn if_not_exists(definition: &str) -> String {
-    match definition.strip_prefix("CREATE INDEX ") {
-        Some(rest) if !rest.starts_with("IF NOT EXISTS") => {
-            format!("CREATE INDEX IF NOT EXISTS {rest}")
+/// Unique keys (table, columns as PostgreSQL lists them) that a first load into
+/// PostgreSQL builds at its end: random UUIDs and payment references in the tables of
+/// millions of rows, which cost the load most of its time there.
+const DEFERRED_UNIQUE_KEYS: &[(&str, &str)] = &[
+    ("donations", "id"),
+    ("donations", "payment_ref"),
+    ("donations", "participation_id"),
+    ("ledger_entries", "id"),
+    ("participations", "id"),
+    ("participations", "challenge_id, user_id"),
+];
+
+/// (name, table, definition) of the [`DEFERRED_UNIQUE_KEYS`] of a PostgreSQL database:
+/// constraints as the `ALTER TABLE … ADD CONSTRAINT` that adds them back, unique indexes
+/// as their `CREATE UNIQUE INDEX`.
+async fn deferrable_unique_keys(
+    db: &DatabaseConnection,
+) -> Result<Vec<(String, String, String)>, DbErr> {
+    let sql = "SELECT i.indexname, i.tablename, \
+               COALESCE('ALTER TABLE ' || quote_ident(i.tablename) || ' ADD CONSTRAINT ' \
+               || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), i.indexdef), \
+               substring(i.indexdef FROM '\\(([^()]*)\\)$') \
+               FROM pg_indexes i \
+               LEFT JOIN pg_constraint c ON c.conname = i.indexname \
+               AND c.conrelid = quote_ident(i.tablename)::regclass \
+               WHERE i.schemaname = current_schema() AND i.indexdef LIKE 'CREATE UNIQUE%'";
+    let rows = db
+        .query_all_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let name: String = row.try_get_by_index(0)?;
+        let table: String = row.try_get_by_index(1)?;
+        let definition: String = row.try_get_by_index(2)?;
+        let columns: Option<String> = row.try_get_by_index(3)?;
+        let key = (table.as_str(), columns.as_deref().unwrap_or_default());
+        if DEFERRED_UNIQUE_KEYS.contains(&key) {
+            out.push((name, table, definition));
         }
-        _ => definition.to_owned(),
     }
+    Ok(out)
+}
+
+/// What removes a deferred index or constraint until `definition` builds it again.
+fn drop_statement(name: &str, table: &str, definition: &str) -> String {
+    if definition.starts_with("ALTER TABLE") {
+        format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            quote(table),
+            quote(name)
+        )
+    } else {
+        format!("DROP INDEX {}", quote(name))
+    }
+}
+
+/// `CREATE [UNIQUE] INDEX x …` as `CREATE [UNIQUE] INDEX IF NOT EXISTS x …`: a build that
+/// committed but whose bookkeeping row was not deleted yet is then a no-op, not an error.
+/// (Constraints are added in the transaction that deletes their row: PostgreSQL's DDL is
+/// transactional.)
+fn if_not_exists(definition: &str) -> String {
+    for prefix in ["CREATE INDEX ", "CREATE UNIQUE INDEX "] {
+        if let Some(rest) = definition.strip_prefix(prefix)
+            && !rest.starts_with("IF NOT EXISTS")
+        {
+            return format!("{prefix}IF NOT EXISTS {rest}");
+        }
+    }
+    definition.to_owned()
 }
 
 fn quote(identifier: &str) -> String {
@@ -199,6 +275,18 @@ mod tests {
         assert_eq!(
             if_not_exists("CREATE INDEX IF NOT EXISTS x ON t (a)"),
             "CREATE INDEX IF NOT EXISTS x ON t (a)"
+        );
+        assert_eq!(
+            if_not_exists("CREATE UNIQUE INDEX p ON public.participations USING btree (a, b)"),
+            "CREATE UNIQUE INDEX IF NOT EXISTS p ON public.participations USING btree (a, b)"
+        );
+        assert_eq!(
+            drop_statement(
+                "donations_pkey",
+                "donations",
+                "ALTER TABLE donations ADD CONSTRAINT donations_pkey PRIMARY KEY (id)"
+            ),
+            r#"ALTER TABLE "donations" DROP CONSTRAINT "donations_pkey""#
         );
     }
 }

@@ -90,6 +90,9 @@ pub(crate) fn sqlite_err(err: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("SQLite: {err}"))
 }
 
+/// Rows per piece of a `COPY`.
+const COPY_PIECE_ROWS: usize = 1_000;
+
 /// One open transaction on a domain database.
 pub enum Txn<'a> {
     Orm(DatabaseTransaction),
@@ -195,13 +198,19 @@ impl<'a> Txn<'a> {
         if rows.is_empty() {
             return Ok(());
         }
-        let csv = csv_rows(&rows)?;
         let mut copy = txn.copy_in_raw(&insert.copy_sql()).await.map_err(pg_err)?;
-        if let Err(err) = copy.send(csv).await {
-            // The connection is usable again once the COPY is ended; the transaction is
-            // rolled back by the caller.
-            let _ = copy.abort(err.to_string()).await;
-            return Err(pg_err(err));
+        // Sent in pieces, so that the server stores one while the next is encoded.
+        for piece in rows.chunks(COPY_PIECE_ROWS) {
+            let sent = match csv_rows(piece) {
+                Ok(csv) => copy.send(csv).await.map_err(pg_err),
+                Err(err) => Err(err),
+            };
+            if let Err(err) = sent {
+                // The connection is usable again once the COPY is ended; the transaction
+                // is rolled back by the caller.
+                let _ = copy.abort(err.to_string()).await;
+                return Err(err);
+            }
         }
         copy.finish().await.map(|_| ()).map_err(pg_err)
     }

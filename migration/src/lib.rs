@@ -4,6 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod byte_order_keys;
 pub mod campaigns;
 pub mod challenges;
 pub mod donations;
@@ -45,6 +46,7 @@ migrator!(
         legacy_import::Migration,
         legacy_import_deferred::Migration,
         outbox_pending::Migration,
+        byte_order_keys::Migration,
     ]
 );
 migrator!(
@@ -57,6 +59,7 @@ migrator!(
         legacy_import::Migration,
         legacy_import_deferred::Migration,
         outbox_pending::Migration,
+        byte_order_keys::Migration,
     ]
 );
 migrator!(
@@ -69,6 +72,7 @@ migrator!(
         legacy_import::Migration,
         legacy_import_deferred::Migration,
         outbox_pending::Migration,
+        byte_order_keys::Migration,
     ]
 );
 migrator!(
@@ -81,6 +85,7 @@ migrator!(
         legacy_import::Migration,
         legacy_import_deferred::Migration,
         outbox_pending::Migration,
+        byte_order_keys::Migration,
     ]
 );
 migrator!(
@@ -93,5 +98,6 @@ migrator!(
         legacy_import::Migration,
         legacy_import_deferred::Migration,
         outbox_pending::Migration,
+        byte_order_keys::Migration,
     ]
 );

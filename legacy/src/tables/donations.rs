@@ -471,14 +471,14 @@ fn refund(
             for leg in refund_legs(original, row.id, "row", refund, at) {
                 batch.push(ledger, leg);
             }
-            let db_sql = "UPDATE donations SET refunded_minor = refunded_minor + ?, status = CASE WHEN refunded_minor + ? = amount_minor THEN 'REFUNDED' ELSE status END, updated_at = ? WHERE id = ?";
+            let (key, key_value) = donation_key(original);
             batch.primary_statements.push(statement(
-                db_sql,
+                &format!("UPDATE donations SET refunded_minor = refunded_minor + ?, status = CASE WHEN refunded_minor + ? = amount_minor THEN 'REFUNDED' ELSE status END, updated_at = ? WHERE {key} = ?"),
                 vec![
                     Value::from(refund),
                     Value::from(refund),
                     Value::ChronoDateTimeUtc(Some(at)),
-                    Value::from(original.id.clone()),
+                    key_value,
                 ],
             ));
             batch.merges.push(Merge {
@@ -530,12 +530,10 @@ fn update(
     match (known.status.as_str(), status) {
         ("PENDING", "FAILED") => {
             applied(by_ref, &reference, known, "FAILED", 0);
+            let (key, key_value) = donation_key(known);
             batch.primary_statements.push(statement(
-                "UPDATE donations SET status = 'FAILED', updated_at = ? WHERE id = ?",
-                vec![
-                    Value::ChronoDateTimeUtc(Some(at)),
-                    Value::from(known.id.clone()),
-                ],
+                &format!("UPDATE donations SET status = 'FAILED', updated_at = ? WHERE {key} = ?"),
+                vec![Value::ChronoDateTimeUtc(Some(at)), key_value],
             ));
         }
         ("PENDING", "PAID") | ("PENDING", "REFUNDED") | ("PAID", "REFUNDED") => {
@@ -555,14 +553,15 @@ fn update(
                 }
             }
             applied(by_ref, &reference, known, status, refund);
+            let (key, key_value) = donation_key(known);
             batch.primary_statements.push(statement(
-                "UPDATE donations SET status = ?, refunded_minor = refunded_minor + ?, paid_at = COALESCE(paid_at, ?), updated_at = ? WHERE id = ?",
+                &format!("UPDATE donations SET status = ?, refunded_minor = refunded_minor + ?, paid_at = COALESCE(paid_at, ?), updated_at = ? WHERE {key} = ?"),
                 vec![
                     Value::from(status),
                     Value::from(refund),
                     Value::ChronoDateTimeUtc(Some(at)),
                     Value::ChronoDateTimeUtc(Some(at)),
-                    Value::from(known.id.clone()),
+                    key_value,
                 ],
             ));
         }
@@ -591,6 +590,16 @@ fn applied(
     {
         entry.status = status.to_owned();
         entry.refunded += refund;
+    }
+}
+
+/// Which column a statement finds `donation` by: its legacy id where it has one (the only
+/// unique index on donations a first load into PostgreSQL keeps, see indexes.rs), else its
+/// id (a donation made in the app, which only a later run, with every index, can meet).
+fn donation_key(donation: &Known) -> (&'static str, Value) {
+    match donation.legacy_id {
+        Some(legacy_id) => ("legacy_id", Value::from(legacy_id)),
+        None => ("id", Value::from(donation.id.clone())),
     }
 }
 
