@@ -150,23 +150,33 @@ async fn secondary_indexes(
              WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
         }
     };
+    let mut indexes = index_rows(db, sql).await?;
+    indexes.retain(|(_, table, _)| {
+        !KEPT_TABLES.contains(&table.as_str()) && !table.ends_with("_migrations")
+    });
+    Ok(indexes)
+}
+
+/// The (name, table, definition) rows `sql` selects, in its first three columns.
+async fn index_rows(
+    db: &DatabaseConnection,
+    sql: &str,
+) -> Result<Vec<(String, String, String)>, DbErr> {
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
             sql.to_owned(),
         ))
         .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let name: String = row.try_get_by_index(0)?;
-        let table: String = row.try_get_by_index(1)?;
-        let definition: String = row.try_get_by_index(2)?;
-        if KEPT_TABLES.contains(&table.as_str()) || table.ends_with("_migrations") {
-            continue;
-        }
-        out.push((name, table, definition));
-    }
-    Ok(out)
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+            ))
+        })
+        .collect()
 }
 
 /// Unique keys (table, columns as PostgreSQL lists them) that a first load into
@@ -189,27 +199,21 @@ async fn deferrable_unique_keys(
 ) -> Result<Vec<(String, String, String)>, DbErr> {
     let sql = "SELECT i.indexname, i.tablename, \
                COALESCE('ALTER TABLE ' || quote_ident(i.tablename) || ' ADD CONSTRAINT ' \
-               || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), i.indexdef), \
-               substring(i.indexdef FROM '\\(([^()]*)\\)$') \
+               || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), i.indexdef) \
                FROM pg_indexes i \
                LEFT JOIN pg_constraint c ON c.conname = i.indexname \
                AND c.conrelid = quote_ident(i.tablename)::regclass \
                WHERE i.schemaname = current_schema() AND i.indexdef LIKE 'CREATE UNIQUE%'";
-    let rows = db
-        .query_all_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
-        .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let name: String = row.try_get_by_index(0)?;
-        let table: String = row.try_get_by_index(1)?;
-        let definition: String = row.try_get_by_index(2)?;
-        let columns: Option<String> = row.try_get_by_index(3)?;
-        let key = (table.as_str(), columns.as_deref().unwrap_or_default());
-        if DEFERRED_UNIQUE_KEYS.contains(&key) {
-            out.push((name, table, definition));
-        }
-    }
-    Ok(out)
+    let mut keys = index_rows(db, sql).await?;
+    keys.retain(|(_, table, definition)| {
+        // The key's columns: the definition's last parenthesis, "(id)" or "(a, b)".
+        let columns = definition
+            .strip_suffix(')')
+            .and_then(|rest| rest.rsplit_once('('))
+            .map_or("", |(_, columns)| columns);
+        DEFERRED_UNIQUE_KEYS.contains(&(table.as_str(), columns))
+    });
+    Ok(keys)
 }
 
 /// What removes a deferred index or constraint until `definition` builds it again.
