@@ -124,6 +124,13 @@ impl Insert {
         self.sql(DbBackend::Sqlite, 1)
     }
 
+    /// The INSERT of one row that cannot be in the table yet (see [`Insert::batch_owned`]):
+    /// no conflict clause, as a first load may have deferred the key one would name.
+    pub fn single_new_row_sql(&self) -> String {
+        let sql = self.single_row_sql();
+        sql[..sql.len() - self.conflict.len()].to_owned()
+    }
+
     fn cached_sql(&self, backend: DbBackend, rows: usize) -> String {
         let key = (
             format!("{} {}", self.table, self.conflict),

@@ -4,17 +4,19 @@
 //! building an index afterwards sorts the keys once and writes it sequentially. So the
 //! first run drops the non-unique indexes of the domain tables, remembers their
 //! definitions in `legacy_import_deferred_indexes`, and builds them again when the rows
-//! are in. On PostgreSQL it also drops the unique keys of the largest tables that no
-//! statement of the load finds rows by ([`DEFERRED_UNIQUE_KEYS`]; the load's upserts and
-//! updates go by `legacy_id`, which stays), and adds them back the same way: the importer
-//! keeps those keys unique itself, and adding the constraint checks that it did. (SQLite
-//! cannot drop a table's own PRIMARY KEY or UNIQUE.) A run killed in between leaves them
-//! listed there, and the next run builds them before it writes anything.
+//! are in. It also drops the unique keys of the largest tables that no statement of the
+//! load finds rows by ([`DEFERRED_UNIQUE_KEYS`]; the load's upserts and updates go by
+//! `legacy_id`, which stays), and adds them back the same way: the importer keeps those
+//! keys unique itself, and building the key checks that it did. SQLite cannot drop a
+//! column's own PRIMARY KEY or UNIQUE, so there the table is rebuilt without them (same
+//! columns, checks and rows) and they come back as unique indexes. A run killed in
+//! between leaves them listed, and the next run builds them before it writes anything.
 
 use chrono::Utc;
 use gerak_actors::Domain;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
+    TransactionTrait, Value,
 };
 
 use crate::{Importer, LegacyError, state::placeholders};
@@ -53,26 +55,12 @@ impl Importer {
                 continue;
             }
             let mut indexes = secondary_indexes(db).await.map_err(&err)?;
-            if db.get_database_backend() == DbBackend::Postgres {
-                indexes.extend(deferrable_unique_keys(db).await.map_err(&err)?);
-            }
+            indexes.extend(deferrable_unique_keys(db).await.map_err(&err)?);
             let txn = db.begin().await.map_err(&err)?;
             for (name, table, definition) in &indexes {
-                txn.execute_raw(Statement::from_sql_and_values(
-                    txn.get_database_backend(),
-                    placeholders(
-                        &txn,
-                        "INSERT INTO legacy_import_deferred_indexes (index_name, table_name, definition, deferred_at) VALUES (?, ?, ?, ?)",
-                    ),
-                    [
-                        Value::from(name.clone()),
-                        Value::from(table.clone()),
-                        Value::from(definition.clone()),
-                        Value::ChronoDateTimeUtc(Some(Utc::now())),
-                    ],
-                ))
-                .await
-                .map_err(&err)?;
+                record_deferred(&txn, name, table, definition)
+                    .await
+                    .map_err(&err)?;
                 txn.execute_raw(Statement::from_string(
                     txn.get_database_backend(),
                     drop_statement(name, table, definition),
@@ -80,8 +68,21 @@ impl Importer {
                 .await
                 .map_err(&err)?;
             }
-            txn.commit().await.map_err(&err)?;
             deferred += indexes.len();
+            if db.get_database_backend() == DbBackend::Sqlite {
+                for table in tables_with_column_keys() {
+                    for (name, definition) in rebuild_without_column_keys(&txn, table)
+                        .await
+                        .map_err(&err)?
+                    {
+                        record_deferred(&txn, &name, table, &definition)
+                            .await
+                            .map_err(&err)?;
+                        deferred += 1;
+                    }
+                }
+            }
+            txn.commit().await.map_err(&err)?;
         }
         Ok(deferred)
     }
@@ -179,9 +180,9 @@ async fn index_rows(
         .collect()
 }
 
-/// Unique keys (table, columns as PostgreSQL lists them) that a first load into
-/// PostgreSQL builds at its end: random UUIDs and payment references in the tables of
-/// millions of rows, which cost the load most of its time there.
+/// Unique keys (table, columns as PostgreSQL lists them) that a first load builds at its
+/// end: random UUIDs and payment references in the tables of millions of rows, which cost
+/// the load most of its time.
 const DEFERRED_UNIQUE_KEYS: &[(&str, &str)] = &[
     ("donations", "id"),
     ("donations", "payment_ref"),
@@ -191,29 +192,238 @@ const DEFERRED_UNIQUE_KEYS: &[(&str, &str)] = &[
     ("participations", "challenge_id, user_id"),
 ];
 
-/// (name, table, definition) of the [`DEFERRED_UNIQUE_KEYS`] of a PostgreSQL database:
-/// constraints as the `ALTER TABLE … ADD CONSTRAINT` that adds them back, unique indexes
-/// as their `CREATE UNIQUE INDEX`.
+/// (name, table, definition) of the [`DEFERRED_UNIQUE_KEYS`] that are indexes or
+/// constraints of their own: on PostgreSQL constraints as the `ALTER TABLE … ADD
+/// CONSTRAINT` that adds them back, unique indexes as their `CREATE UNIQUE INDEX`; on
+/// SQLite the unique indexes created apart from their table (a column's own key is
+/// [`rebuild_without_column_keys`]'s).
 async fn deferrable_unique_keys(
     db: &DatabaseConnection,
 ) -> Result<Vec<(String, String, String)>, DbErr> {
-    let sql = "SELECT i.indexname, i.tablename, \
-               COALESCE('ALTER TABLE ' || quote_ident(i.tablename) || ' ADD CONSTRAINT ' \
-               || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), i.indexdef) \
-               FROM pg_indexes i \
-               LEFT JOIN pg_constraint c ON c.conname = i.indexname \
-               AND c.conrelid = quote_ident(i.tablename)::regclass \
-               WHERE i.schemaname = current_schema() AND i.indexdef LIKE 'CREATE UNIQUE%'";
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT i.indexname, i.tablename, \
+             COALESCE('ALTER TABLE ' || quote_ident(i.tablename) || ' ADD CONSTRAINT ' \
+             || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), i.indexdef) \
+             FROM pg_indexes i \
+             LEFT JOIN pg_constraint c ON c.conname = i.indexname \
+             AND c.conrelid = quote_ident(i.tablename)::regclass \
+             WHERE i.schemaname = current_schema() AND i.indexdef LIKE 'CREATE UNIQUE%'"
+        }
+        _ => {
+            "SELECT name, tbl_name, sql FROM sqlite_master \
+             WHERE type = 'index' AND sql LIKE 'CREATE UNIQUE%'"
+        }
+    };
     let mut keys = index_rows(db, sql).await?;
     keys.retain(|(_, table, definition)| {
-        // The key's columns: the definition's last parenthesis, "(id)" or "(a, b)".
+        // The key's columns: the definition's last parenthesis, "(id)" or "(a, b)"
+        // (SQLite keeps them quoted as created).
         let columns = definition
             .strip_suffix(')')
             .and_then(|rest| rest.rsplit_once('('))
-            .map_or("", |(_, columns)| columns);
-        DEFERRED_UNIQUE_KEYS.contains(&(table.as_str(), columns))
+            .map_or(String::new(), |(_, columns)| columns.replace('"', ""));
+        DEFERRED_UNIQUE_KEYS.contains(&(table.as_str(), columns.as_str()))
     });
     Ok(keys)
+}
+
+/// The tables with a [`DEFERRED_UNIQUE_KEYS`] entry of one column.
+fn tables_with_column_keys() -> Vec<&'static str> {
+    let mut tables: Vec<&str> = DEFERRED_UNIQUE_KEYS
+        .iter()
+        .filter(|(_, columns)| !columns.contains(','))
+        .map(|(table, _)| *table)
+        .collect();
+    tables.dedup();
+    tables
+}
+
+/// On SQLite, rebuilds `table` without the PRIMARY KEY or UNIQUE of its
+/// [`DEFERRED_UNIQUE_KEYS`] columns: the same columns, checks and rows (a database the
+/// server was used on before the import may have some), and its other indexes again.
+/// Returns each key dropped as the unique index that brings it back, named
+/// `<table>_<column>_key`: the same uniqueness, which `ON CONFLICT (column)` finds as it
+/// found the column's own.
+async fn rebuild_without_column_keys(
+    txn: &DatabaseTransaction,
+    table: &str,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let backend = txn.get_database_backend();
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL",
+            [Value::from(table)],
+        ))
+        .await?;
+    let mut create = None;
+    let mut indexes = Vec::new();
+    for row in rows {
+        let kind: String = row.try_get_by_index(0)?;
+        let sql: String = row.try_get_by_index(1)?;
+        if kind == "table" {
+            create = Some(sql);
+        } else if kind == "index" {
+            indexes.push(sql);
+        }
+    }
+    let Some(create) = create else {
+        return Ok(Vec::new());
+    };
+    let columns: Vec<&str> = DEFERRED_UNIQUE_KEYS
+        .iter()
+        .filter(|(t, columns)| *t == table && !columns.contains(','))
+        .map(|(_, column)| *column)
+        .collect();
+    let scratch = format!("{table}_legacy_import");
+    let Some((rebuilt, dropped)) = without_column_keys(&create, &quote(&scratch), &columns) else {
+        return Ok(Vec::new());
+    };
+    for sql in [
+        rebuilt,
+        format!(
+            "INSERT INTO {} SELECT * FROM {}",
+            quote(&scratch),
+            quote(table)
+        ),
+        format!("DROP TABLE {}", quote(table)),
+        format!("ALTER TABLE {} RENAME TO {}", quote(&scratch), quote(table)),
+    ]
+    .into_iter()
+    .chain(indexes)
+    {
+        txn.execute_raw(Statement::from_string(backend, sql))
+            .await?;
+    }
+    Ok(dropped
+        .into_iter()
+        .map(|column| {
+            let name = format!("{table}_{column}_key");
+            let definition = format!(
+                "CREATE UNIQUE INDEX {} ON {} ({})",
+                quote(&name),
+                quote(table),
+                quote(column)
+            );
+            (name, definition)
+        })
+        .collect())
+}
+
+/// `create` (a `CREATE TABLE "t" ( … )` as SQLite stores it) for a table named `name`,
+/// without `PRIMARY KEY` and `UNIQUE` on the listed columns, and the columns that had
+/// one. `None` when none had.
+fn without_column_keys<'c>(
+    create: &str,
+    name: &str,
+    columns: &[&'c str],
+) -> Option<(String, Vec<&'c str>)> {
+    let open = create.find('(')?;
+    let close = create.rfind(')')?;
+    let mut dropped = Vec::new();
+    let items: Vec<String> = split_top_level(&create[open + 1..close])
+        .into_iter()
+        .map(|item| {
+            let item = item.trim();
+            let column = columns
+                .iter()
+                .find(|c| item.starts_with(&format!("{} ", quote(c))));
+            match column {
+                Some(column) => {
+                    let kept = without_key_words(item);
+                    if kept != item {
+                        dropped.push(*column);
+                    }
+                    kept
+                }
+                None => item.to_owned(),
+            }
+        })
+        .collect();
+    if dropped.is_empty() {
+        return None;
+    }
+    Some((
+        format!(
+            "CREATE TABLE {name} ( {} ){}",
+            items.join(", "),
+            &create[close + 1..]
+        ),
+        dropped,
+    ))
+}
+
+/// A column's definition without ` PRIMARY KEY` and ` UNIQUE` (outside quotes).
+fn without_key_words(definition: &str) -> String {
+    let mut kept = String::with_capacity(definition.len());
+    let mut quote = None;
+    let mut rest = definition;
+    while let Some(c) = rest.chars().next() {
+        if quote.is_none()
+            && let Some(word) = [" PRIMARY KEY", " UNIQUE"].into_iter().find(|word| {
+                rest.strip_prefix(word)
+                    .is_some_and(|after| after.is_empty() || after.starts_with(' '))
+            })
+        {
+            rest = &rest[word.len()..];
+            continue;
+        }
+        match quote {
+            Some(q) if c == q => quote = None,
+            None if matches!(c, '"' | '\'' | '`') => quote = Some(c),
+            _ => {}
+        }
+        kept.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    kept
+}
+
+/// A column list split at its commas outside parentheses and quotes.
+fn split_top_level(list: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None, 0);
+    for (i, c) in list.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                items.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&list[start..]);
+    items
+}
+
+/// Lists a dropped index or key to be built again.
+async fn record_deferred(
+    txn: &DatabaseTransaction,
+    name: &str,
+    table: &str,
+    definition: &str,
+) -> Result<(), DbErr> {
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        placeholders(
+            txn,
+            "INSERT INTO legacy_import_deferred_indexes (index_name, table_name, definition, deferred_at) VALUES (?, ?, ?, ?)",
+        ),
+        [
+            Value::from(name),
+            Value::from(table),
+            Value::from(definition),
+            Value::ChronoDateTimeUtc(Some(Utc::now())),
+        ],
+    ))
+    .await
+    .map(|_| ())
 }
 
 /// What removes a deferred index or constraint until `definition` builds it again.
@@ -263,6 +473,19 @@ async fn count(db: &DatabaseConnection, sql: &str) -> Result<i64, DbErr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_keys_come_off_a_sqlite_table_and_nothing_else_does() {
+        let create = r#"CREATE TABLE "donations" ( "id" varchar(36) NOT NULL PRIMARY KEY, "legacy_id" integer NULL UNIQUE, "amount_minor" integer NOT NULL, "refunded_minor" integer NOT NULL DEFAULT 0, "payment_ref" varchar(64) NOT NULL UNIQUE, "note" varchar(9) NOT NULL DEFAULT 'a, UNIQUE', CHECK ("amount_minor" > 0), CHECK ("refunded_minor" >= 0 AND "refunded_minor" <= "amount_minor") )"#;
+        let (rebuilt, dropped) =
+            without_column_keys(create, r#""scratch""#, &["id", "payment_ref", "note"]).unwrap();
+        assert_eq!(
+            rebuilt,
+            r#"CREATE TABLE "scratch" ( "id" varchar(36) NOT NULL, "legacy_id" integer NULL UNIQUE, "amount_minor" integer NOT NULL, "refunded_minor" integer NOT NULL DEFAULT 0, "payment_ref" varchar(64) NOT NULL, "note" varchar(9) NOT NULL DEFAULT 'a, UNIQUE', CHECK ("amount_minor" > 0), CHECK ("refunded_minor" >= 0 AND "refunded_minor" <= "amount_minor") )"#
+        );
+        assert_eq!(dropped, ["id", "payment_ref"]);
+        assert!(without_column_keys(create, "x", &["amount_minor"]).is_none());
+    }
 
     #[test]
     fn index_definitions_become_idempotent() {

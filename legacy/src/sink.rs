@@ -121,6 +121,23 @@ impl SqliteTxn<'_> {
     }
 }
 
+impl SqliteTxn<'_> {
+    /// Runs the single-row INSERT `sql` once per row.
+    async fn insert_rows(&self, sql: String, rows: Vec<Vec<Value>>) -> Result<(), DbErr> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.run(move |c| {
+            let mut statement = c.prepare_cached(&sql)?;
+            for row in &rows {
+                statement.execute(rusqlite::params_from_iter(row.iter().map(Bind)))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
 impl<'a> Txn<'a> {
     pub async fn begin(
         db: &DatabaseConnection,
@@ -165,33 +182,23 @@ impl<'a> Txn<'a> {
                     .map_err(pg_err)
             }
             Txn::Orm(txn) => insert.write(txn, rows).await,
-            Txn::Sqlite(txn) => {
-                if rows.is_empty() {
-                    return Ok(());
-                }
-                let sql = insert.single_row_sql();
-                txn.run(move |c| {
-                    let mut statement = c.prepare_cached(&sql)?;
-                    for row in &rows {
-                        statement.execute(rusqlite::params_from_iter(row.iter().map(Bind)))?;
-                    }
-                    Ok(())
-                })
-                .await
-            }
+            Txn::Sqlite(txn) => txn.insert_rows(insert.single_row_sql(), rows).await,
         }
     }
 
     /// Writes rows that cannot be in the table yet (see [`Insert::batch_owned`]): with
-    /// `COPY … FROM STDIN (FORMAT csv)` on PostgreSQL, as [`Txn::insert`] elsewhere (SQLite's
-    /// single-row INSERT checks its conflict clause during the index insert it does
-    /// anyway). CSV rather than binary: the server converts each field to its column's
+    /// `COPY … FROM STDIN (FORMAT csv)` on PostgreSQL, with an INSERT without conflict
+    /// clause on SQLite (the key it would name may be deferred), as [`Txn::insert`]
+    /// elsewhere. CSV rather than binary: the server converts each field to its column's
     /// type, as it does for the INSERT's parameters.
     pub async fn insert_new(
         &mut self,
         insert: &Insert,
         rows: Vec<Vec<Value>>,
     ) -> Result<(), DbErr> {
+        if let Txn::Sqlite(txn) = self {
+            return txn.insert_rows(insert.single_new_row_sql(), rows).await;
+        }
         let Txn::Postgres(txn) = self else {
             return self.insert(insert, rows).await;
         };
