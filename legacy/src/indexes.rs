@@ -228,13 +228,16 @@ async fn deferrable_unique_keys(
     Ok(keys)
 }
 
-/// The tables with a [`DEFERRED_UNIQUE_KEYS`] entry of one column.
-fn tables_with_column_keys() -> Vec<&'static str> {
-    let mut tables: Vec<&str> = DEFERRED_UNIQUE_KEYS
+/// The [`DEFERRED_UNIQUE_KEYS`] of one column: (table, column).
+fn column_keys() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    DEFERRED_UNIQUE_KEYS
         .iter()
         .filter(|(_, columns)| !columns.contains(','))
-        .map(|(table, _)| *table)
-        .collect();
+}
+
+/// The tables with a key of one column among the [`DEFERRED_UNIQUE_KEYS`].
+fn tables_with_column_keys() -> Vec<&'static str> {
+    let mut tables: Vec<&str> = column_keys().map(|(table, _)| *table).collect();
     tables.dedup();
     tables
 }
@@ -271,9 +274,8 @@ async fn rebuild_without_column_keys(
     let Some(create) = create else {
         return Ok(Vec::new());
     };
-    let columns: Vec<&str> = DEFERRED_UNIQUE_KEYS
-        .iter()
-        .filter(|(t, columns)| *t == table && !columns.contains(','))
+    let columns: Vec<&str> = column_keys()
+        .filter(|(t, _)| *t == table)
         .map(|(_, column)| *column)
         .collect();
     let scratch = format!("{table}_legacy_import");
