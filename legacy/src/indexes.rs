@@ -359,41 +359,33 @@ fn without_column_keys<'c>(
 /// A column's definition without ` PRIMARY KEY` and ` UNIQUE` (outside quotes).
 fn without_key_words(definition: &str) -> String {
     let mut kept = String::with_capacity(definition.len());
-    let mut quote = None;
-    let mut rest = definition;
-    while let Some(c) = rest.chars().next() {
-        if quote.is_none()
-            && let Some(word) = [" PRIMARY KEY", " UNIQUE"].into_iter().find(|word| {
-                rest.strip_prefix(word)
-                    .is_some_and(|after| after.is_empty() || after.starts_with(' '))
-            })
-        {
-            rest = &rest[word.len()..];
+    let mut copied = 0;
+    for (i, c) in unquoted(definition) {
+        if c != ' ' || i < copied {
             continue;
         }
-        match quote {
-            Some(q) if c == q => quote = None,
-            None if matches!(c, '"' | '\'' | '`') => quote = Some(c),
-            _ => {}
+        let rest = &definition[i..];
+        if let Some(word) = [" PRIMARY KEY", " UNIQUE"].into_iter().find(|word| {
+            rest.strip_prefix(word)
+                .is_some_and(|after| after.is_empty() || after.starts_with(' '))
+        }) {
+            kept.push_str(&definition[copied..i]);
+            copied = i + word.len();
         }
-        kept.push(c);
-        rest = &rest[c.len_utf8()..];
     }
+    kept.push_str(&definition[copied..]);
     kept
 }
 
 /// A column list split at its commas outside parentheses and quotes.
 fn split_top_level(list: &str) -> Vec<&str> {
     let mut items = Vec::new();
-    let (mut depth, mut quote, mut start) = (0i32, None, 0);
-    for (i, c) in list.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'' | '`') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => depth -= 1,
-            (None, ',') if depth == 0 => {
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in unquoted(list) {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
                 items.push(&list[start..i]);
                 start = i + 1;
             }
@@ -402,6 +394,24 @@ fn split_top_level(list: &str) -> Vec<&str> {
     }
     items.push(&list[start..]);
     items
+}
+
+/// The characters of `sql` (with their byte offsets) outside quotes, quotes left out.
+fn unquoted(sql: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut quote = None;
+    sql.char_indices().filter(move |&(_, c)| match quote {
+        Some(q) => {
+            if c == q {
+                quote = None;
+            }
+            false
+        }
+        None if matches!(c, '"' | '\'' | '`') => {
+            quote = Some(c);
+            false
+        }
+        None => true,
+    })
 }
 
 /// Lists a dropped index or key to be built again.

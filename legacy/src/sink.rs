@@ -119,9 +119,7 @@ impl SqliteTxn<'_> {
             .await
             .map_err(|err| DbErr::Custom(format!("the SQLite writer stopped: {err}")))?
     }
-}
 
-impl SqliteTxn<'_> {
     /// Runs the single-row INSERT `sql` once per row.
     async fn insert_rows(&self, sql: String, rows: Vec<Vec<Value>>) -> Result<(), DbErr> {
         if rows.is_empty() {
