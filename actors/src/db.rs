@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
 use crate::{DomainError, runtime::Domain};
 
@@ -11,6 +11,16 @@ use crate::{DomainError, runtime::Domain};
 const SQLITE_READERS: u32 = 4;
 /// Connections per domain on PostgreSQL unless configured (`GERAK_POSTGRES_POOL`).
 pub const POSTGRES_POOL: u32 = 10;
+/// WAL pages after which the SQLite writer checkpoints inside its own commit. The
+/// checkpointer normally copies the WAL back long before; this bounds the WAL of a process
+/// that runs none (migrations, tools).
+const WRITER_AUTOCHECKPOINT_PAGES: u32 = 8192;
+/// How often the checkpointer copies the WAL back into the database file. Small copies
+/// often: a checkpoint's fsync stalls every write on the file system while it lasts
+/// (ext4 commits its journal), so the longer the WAL the longer the stall. At 1,000
+/// payments a second, commit → event p99 was 3.7–4.2 ms every 50 ms, 4.4–5.0 every
+/// 100 ms, 8.3–9.1 every second and 8.5–9.4 with the writer checkpointing every 1,000 pages.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Debug)]
 pub struct DomainDb {
@@ -34,9 +44,9 @@ impl DomainDb {
         postgres_pool: u32,
     ) -> Result<Self, DbErr> {
         if url.starts_with("sqlite:") {
-            let write = connect_sqlite(url, 1).await?;
+            let write = connect_sqlite(url, 1, Some(WRITER_AUTOCHECKPOINT_PAGES)).await?;
             // The writer creates the file and switches it to WAL before readers open it.
-            let read = connect_sqlite(url, SQLITE_READERS).await?;
+            let read = connect_sqlite(url, SQLITE_READERS, None).await?;
             Ok(Self {
                 domain,
                 read,
@@ -80,6 +90,35 @@ impl DomainDb {
         DomainError::from_db(self.domain, err)
     }
 
+    /// Copies the WAL back into the database file beside the writer (SQLite only), for as
+    /// long as the database is open. Left to the writer, a checkpoint runs inside the
+    /// commit that crosses the threshold: that commit, and every write queued behind the
+    /// single writer, waits for the copy and its two fsyncs. PASSIVE never waits for
+    /// readers or the writer; the writer reuses the WAL from its start once it is copied.
+    pub(crate) async fn checkpoint_loop(self) {
+        if self.backend() != DbBackend::Sqlite {
+            return;
+        }
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if self.is_closed() {
+                return;
+            }
+            let checkpoint = self
+                .read
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await;
+            if let Err(err) = checkpoint {
+                if self.is_closed() {
+                    return;
+                }
+                tracing::warn!(domain = %self.domain, error = %err, "checkpointing the WAL failed; next round");
+            }
+        }
+    }
+
     /// True once the domain is stopping (`Domains::stop` closed the pools): the loops
     /// that use them end instead of retrying.
     pub(crate) fn is_closed(&self) -> bool {
@@ -91,7 +130,11 @@ impl DomainDb {
     }
 }
 
-async fn connect_sqlite(url: &str, connections: u32) -> Result<DatabaseConnection, DbErr> {
+async fn connect_sqlite(
+    url: &str,
+    connections: u32,
+    autocheckpoint_pages: Option<u32>,
+) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
     let mut options = ConnectOptions::new(url);
     options
@@ -99,12 +142,17 @@ async fn connect_sqlite(url: &str, connections: u32) -> Result<DatabaseConnectio
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
-            opts.create_if_missing(true)
+        .map_sqlx_sqlite_opts(move |opts| {
+            let opts = opts
+                .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
+                .foreign_keys(true);
+            match autocheckpoint_pages {
+                Some(pages) => opts.pragma("wal_autocheckpoint", pages.to_string()),
+                None => opts,
+            }
         });
     Database::connect(options).await
 }
@@ -208,5 +256,74 @@ impl ScratchDb {
 impl Drop for ScratchDb {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    /// The database file's length, and its length once every page is in it.
+    async fn file_and_pages(scratch: &ScratchDb) -> (u64, u64) {
+        let file = scratch.dir.join(format!("{}.db", scratch.db.domain.name()));
+        let length = std::fs::metadata(file).unwrap().len();
+        let pragma =
+            |name: &str| Statement::from_string(DbBackend::Sqlite, format!("PRAGMA {name}"));
+        let count = scratch
+            .db
+            .read
+            .query_one_raw(pragma("page_count"))
+            .await
+            .unwrap()
+            .unwrap();
+        let size = scratch
+            .db
+            .read
+            .query_one_raw(pragma("page_size"))
+            .await
+            .unwrap()
+            .unwrap();
+        let pages =
+            count.try_get_by_index::<i64>(0).unwrap() * size.try_get_by_index::<i64>(0).unwrap();
+        (length, pages as u64)
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_copies_the_wal_back_beside_the_writer() {
+        let scratch = ScratchDb::open(Domain::Reports).await.unwrap();
+        // About 500 pages: far below the writer's own threshold, so they stay in the WAL.
+        scratch
+            .db
+            .write
+            .execute_unprepared(
+                "CREATE TABLE bulk (data BLOB); \
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+                 INSERT INTO bulk SELECT randomblob(3000) FROM n;",
+            )
+            .await
+            .unwrap();
+        let (length, pages) = file_and_pages(&scratch).await;
+        assert!(
+            length < pages,
+            "the writer checkpointed by itself ({length} of {pages} bytes)"
+        );
+
+        let checkpointer = tokio::spawn(scratch.db.clone().checkpoint_loop());
+        let mut copied = false;
+        for _ in 0..100 {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            let (length, pages) = file_and_pages(&scratch).await;
+            if length >= pages {
+                copied = true;
+                break;
+            }
+        }
+        checkpointer.abort();
+        assert!(
+            copied,
+            "the WAL was never copied back into the database file"
+        );
     }
 }

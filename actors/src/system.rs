@@ -112,13 +112,16 @@ impl Domains {
         let bus = options.bus.clone();
         let changes = Changes::default();
         let mut consumers = Vec::new();
-        // Each domain: its thread, its database, its outbox relay on that thread, its actor.
+        // Each domain: its thread, its database, its outbox relay and its WAL checkpointer on
+        // that thread, its actor.
         macro_rules! start {
             ($domain:expr, $handle:ident, |$db:ident, $outbox:ident| $service:expr) => {{
                 let (arbiter, $db, stats, fault) =
                     open($domain, &options.urls, options.postgres_pool).await?;
                 let $outbox = Outbox::default();
-                if !arbiter.spawn($outbox.clone().relay($domain, $db.clone(), bus.clone())) {
+                if !arbiter.spawn($outbox.clone().relay($domain, $db.clone(), bus.clone()))
+                    || !arbiter.spawn($db.clone().checkpoint_loop())
+                {
                     return Err(StartError::ArbiterGone($domain));
                 }
                 let database = $db.clone();
