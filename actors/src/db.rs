@@ -18,10 +18,11 @@ pub const POSTGRES_POOL: u32 = 10;
 /// that runs none (migrations, tools).
 const WRITER_AUTOCHECKPOINT_PAGES: u32 = 8192;
 /// How often the checkpointer copies the WAL back into the database file. Small copies
-/// often: a checkpoint's fsync stalls every write on the file system while it lasts
-/// (ext4 commits its journal), so the longer the WAL the longer the stall. At 1,000
-/// payments a second, commit → event p99 was 3.7–4.2 ms every 50 ms, 4.4–5.0 every
-/// 100 ms, 8.3–9.1 every second and 8.5–9.4 with the writer checkpointing every 1,000 pages.
+/// often: the writer still syncs the WAL's header each time it starts the WAL over, and
+/// that flush of the disk's cache waits behind the checkpoint's own (an off-CPU profile
+/// showed it), so the bigger the copy the longer the writer waits. At 1,000 payments a
+/// second, commit → event p99 was 3.7–4.2 ms every 50 ms, 4.4–5.0 every 100 ms, 8.3–9.1
+/// every second and 8.5–9.4 with the writer checkpointing every 1,000 pages.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// How often at most the checkpointer looks at the WAL of a domain that writes nothing.
 const CHECKPOINT_IDLE_EVERY: Duration = Duration::from_secs(1);
