@@ -283,28 +283,19 @@ impl Drop for ScratchDb {
 mod tests {
     use super::*;
 
+    /// One number a PRAGMA answers.
+    async fn pragma(db: &DomainDb, name: &str) -> i64 {
+        let statement = Statement::from_string(DbBackend::Sqlite, format!("PRAGMA {name}"));
+        let row = db.read.query_one_raw(statement).await.unwrap().unwrap();
+        row.try_get_by_index(0).unwrap()
+    }
+
     /// The database file's length, and its length once every page is in it.
     async fn file_and_pages(scratch: &ScratchDb) -> (u64, u64) {
         let file = scratch.dir.join(format!("{}.db", scratch.db.domain.name()));
         let length = std::fs::metadata(file).unwrap().len();
-        let pragma =
-            |name: &str| Statement::from_string(DbBackend::Sqlite, format!("PRAGMA {name}"));
-        let count = scratch
-            .db
-            .read
-            .query_one_raw(pragma("page_count"))
-            .await
-            .unwrap()
-            .unwrap();
-        let size = scratch
-            .db
-            .read
-            .query_one_raw(pragma("page_size"))
-            .await
-            .unwrap()
-            .unwrap();
         let pages =
-            count.try_get_by_index::<i64>(0).unwrap() * size.try_get_by_index::<i64>(0).unwrap();
+            pragma(&scratch.db, "page_count").await * pragma(&scratch.db, "page_size").await;
         (length, pages as u64)
     }
 
