@@ -250,6 +250,8 @@ impl<M> KeysetPage<M> {
 pub(crate) struct ScratchDb {
     pub db: DomainDb,
     dir: std::path::PathBuf,
+    /// The PostgreSQL database made for this test, dropped with it.
+    postgres: Option<String>,
 }
 
 #[cfg(test)]
@@ -268,14 +270,83 @@ impl ScratchDb {
         crate::system::migrate(&db)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(Self { db, dir })
+        Ok(Self {
+            db,
+            dir,
+            postgres: None,
+        })
     }
+
+    /// A fresh PostgreSQL database (`GERAK_TEST_POSTGRES_URL`, default the machine's
+    /// own). None when PostgreSQL does not answer, after a notice; in CI (`CI=true`) that
+    /// fails instead.
+    pub async fn open_postgres(domain: Domain) -> Option<Self> {
+        let admin = postgres_admin_url();
+        let name = format!("gerak_scratch_{}", uuid::Uuid::now_v7().simple());
+        let created = async {
+            let server = Database::connect(admin.as_str()).await?;
+            server
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+        };
+        if let Err(err) = tokio::time::timeout(Duration::from_secs(3), created)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(
+                !in_ci,
+                "CI=true but PostgreSQL ({admin}) is not usable: {err}"
+            );
+            eprintln!("NOTICE: skipping the PostgreSQL half of a test: {err}");
+            return None;
+        }
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(base, _)| base);
+        let db = DomainDb::connect(domain, &format!("{base}/{name}"))
+            .await
+            .ok()?;
+        crate::system::migrate(&db).await.ok()?;
+        Some(Self {
+            db,
+            dir: std::env::temp_dir().join(&name),
+            postgres: Some(name),
+        })
+    }
+}
+
+#[cfg(test)]
+fn postgres_admin_url() -> String {
+    std::env::var("GERAK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 #[cfg(test)]
 impl Drop for ScratchDb {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(name) = self.postgres.take() {
+            // Drop runs inside the test's runtime: the DROP gets a thread and runtime of
+            // its own (FORCE ends the test's pooled connections).
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    if let Ok(server) = Database::connect(postgres_admin_url()).await {
+                        let _ = server
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+                Ok::<_, std::io::Error>(())
+            })
+            .join();
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! reach a domain only through its handle, which carries the domain's messages and knows
 //! nothing of the actor type behind them.
 
+mod batch_sql;
 pub mod bus;
 pub mod db;
 mod error;

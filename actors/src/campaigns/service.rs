@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
     TransactionTrait,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict},
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
 
@@ -420,28 +420,28 @@ impl CampaignsService {
         }
         let since = Utc::now();
         // In key order (the set's): concurrent batches wait for each other, never deadlock.
-        let rows =
-            members.iter().map(
+        let rows = members
+            .iter()
+            .map(
                 |(campaign_id, kind, user_id)| campaign_member::ActiveModel {
                     campaign_id: Set(campaign_id.clone()),
                     user_id: Set(user_id.clone()),
                     kind: Set((*kind).to_owned()),
                     since: Set(since),
                 },
-            );
-        let inserted = campaign_member::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([
-                    campaign_member::Column::CampaignId,
-                    campaign_member::Column::Kind,
-                    campaign_member::Column::UserId,
-                ])
-                .do_nothing()
-                .to_owned(),
             )
-            .exec_with_returning(txn)
-            .await
-            .map_err(|e| self.db.map_err(e))?;
+            .collect();
+        let inserted = crate::batch_sql::insert_rows_returning(
+            txn,
+            rows,
+            &[
+                campaign_member::Column::CampaignId,
+                campaign_member::Column::Kind,
+                campaign_member::Column::UserId,
+            ],
+        )
+        .await
+        .map_err(|e| self.db.map_err(e))?;
         for member in inserted {
             let counts = joined.entry(member.campaign_id).or_default();
             if member.kind == DONOR {

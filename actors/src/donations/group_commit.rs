@@ -16,10 +16,11 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use chrono::Utc;
-use gerak_entities::donations::{donation, ledger_entry};
+use chrono::{DateTime, Utc};
+use gerak_entities::donations::donation;
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter,
+    ActiveEnum, ColumnTrait, Condition, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, Statement, Value,
     sea_query::{CaseStatement, Expr},
 };
 use tokio::sync::oneshot;
@@ -178,49 +179,28 @@ async fn write_batch(
     let db = &service.db;
     let txn = service.begin().await?;
     let now = Utc::now();
-    let mut refs = Vec::new();
+    // The first payment of each (reference, amount, currency) decides.
     let mut seen = HashSet::new();
-    let mut status = CaseStatement::new();
-    let mut paid_at = CaseStatement::new();
-    let mut any = Condition::any();
-    for payment in batch {
-        // One WHEN per distinct (reference, amount, currency): the first one decides.
-        if !seen.insert((payment.payment_ref.as_str(), payment.amount)) {
-            continue;
-        }
-        if !refs.contains(&payment.payment_ref) {
-            refs.push(payment.payment_ref.clone());
-        }
-        let this = || {
-            Condition::all()
-                .add(donation::Column::PaymentRef.eq(payment.payment_ref.as_str()))
-                .add(donation::Column::AmountMinor.eq(payment.amount.minor))
-                .add(donation::Column::Currency.eq(payment.amount.currency.code()))
-        };
-        let (outcome, paid) = if payment.succeeded {
-            (donation::DonationStatus::Paid, Some(now))
-        } else {
-            (donation::DonationStatus::Failed, None)
-        };
-        status = status.case(this(), Expr::value(outcome));
-        paid_at = paid_at.case(this(), Expr::value(paid));
-        any = any.add(this());
+    let deciding: Vec<&Payment> = batch
+        .iter()
+        .filter(|payment| seen.insert((payment.payment_ref.as_str(), payment.amount)))
+        .collect();
+    let mut moved = if db.backend() == DbBackend::Postgres {
+        move_pending_recordset(&txn, &deciding, now).await
+    } else {
+        move_pending_case(&txn, &deciding, now).await
     }
-    // Conditional on pending *now*: a payment recorded twice moves the donation once, and
-    // concurrent batches (PostgreSQL) wait for each other's rows instead of both moving them.
-    let mut moved = donation::Entity::update_many()
-        .col_expr(donation::Column::Status, status.into())
-        .col_expr(donation::Column::PaidAt, paid_at.into())
-        .col_expr(donation::Column::UpdatedAt, Expr::value(now))
-        .filter(donation::Column::PaymentRef.is_in(refs.iter().cloned()))
-        .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
-        .filter(any)
-        .exec_with_returning(&txn)
-        .await
-        .map_err(|e| db.map_err(e))?;
+    .map_err(|e| db.map_err(e))?;
+    let mut refs: Vec<&str> = Vec::new();
+    for payment in &deciding {
+        if !refs.contains(&payment.payment_ref.as_str()) {
+            refs.push(&payment.payment_ref);
+        }
+    }
     let unmoved: Vec<String> = refs
         .into_iter()
-        .filter(|r| !moved.iter().any(|row| &row.payment_ref == r))
+        .filter(|r| !moved.iter().any(|row| row.payment_ref == *r))
+        .map(str::to_owned)
         .collect();
     let untouched: HashMap<String, donation::Model> = if unmoved.is_empty() {
         HashMap::new()
@@ -253,8 +233,7 @@ async fn write_batch(
         ));
     }
     if !ledger.is_empty() {
-        ledger_entry::Entity::insert_many(ledger)
-            .exec_without_returning(&txn)
+        crate::batch_sql::insert_rows(&txn, ledger)
             .await
             .map_err(|e| db.map_err(e))?;
     }
@@ -279,9 +258,91 @@ async fn write_batch(
         .collect())
 }
 
+/// Moves the pending donations `deciding` pays, each with its payment's outcome, and
+/// returns them as they are then. Conditional on pending *now*: a payment recorded twice
+/// moves the donation once, and concurrent batches (PostgreSQL) wait for each other's rows
+/// instead of both moving them. One CASE arm per payment (SQLite).
+async fn move_pending_case(
+    txn: &DatabaseTransaction,
+    deciding: &[&Payment],
+    now: DateTime<Utc>,
+) -> Result<Vec<donation::Model>, DbErr> {
+    let mut status = CaseStatement::new();
+    let mut paid_at = CaseStatement::new();
+    let mut any = Condition::any();
+    for payment in deciding {
+        let this = || {
+            Condition::all()
+                .add(donation::Column::PaymentRef.eq(payment.payment_ref.as_str()))
+                .add(donation::Column::AmountMinor.eq(payment.amount.minor))
+                .add(donation::Column::Currency.eq(payment.amount.currency.code()))
+        };
+        let (outcome, paid) = if payment.succeeded {
+            (donation::DonationStatus::Paid, Some(now))
+        } else {
+            (donation::DonationStatus::Failed, None)
+        };
+        status = status.case(this(), Expr::value(outcome));
+        paid_at = paid_at.case(this(), Expr::value(paid));
+        any = any.add(this());
+    }
+    donation::Entity::update_many()
+        .col_expr(donation::Column::Status, status.into())
+        .col_expr(donation::Column::PaidAt, paid_at.into())
+        .col_expr(donation::Column::UpdatedAt, Expr::value(now))
+        .filter(
+            donation::Column::PaymentRef
+                .is_in(deciding.iter().map(|payment| payment.payment_ref.as_str())),
+        )
+        .filter(donation::Column::Status.eq(donation::DonationStatus::Pending))
+        .filter(any)
+        .exec_with_returning(txn)
+        .await
+}
+
+/// [`move_pending_case`] with the payments as one JSON parameter (PostgreSQL): one
+/// statement text whatever the batch's size (see `batch_sql`).
+async fn move_pending_recordset(
+    txn: &DatabaseTransaction,
+    deciding: &[&Payment],
+    now: DateTime<Utc>,
+) -> Result<Vec<donation::Model>, DbErr> {
+    let payments: Vec<serde_json::Value> = deciding
+        .iter()
+        .map(|payment| {
+            serde_json::json!({
+                "payment_ref": payment.payment_ref,
+                "amount_minor": payment.amount.minor,
+                "currency": payment.amount.currency.code(),
+                "succeeded": payment.succeeded,
+            })
+        })
+        .collect();
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"UPDATE "donations" AS d
+           SET "status" = CASE WHEN p.succeeded THEN $2 ELSE $3 END,
+               "paid_at" = CASE WHEN p.succeeded THEN $4::timestamptz END,
+               "updated_at" = $4
+           FROM jsonb_to_recordset($1::jsonb)
+                AS p(payment_ref text, amount_minor int8, currency text, succeeded bool)
+           WHERE d."payment_ref" = p.payment_ref AND d."amount_minor" = p.amount_minor
+             AND d."currency" = p.currency AND d."status" = $5
+           RETURNING d.*"#,
+        [
+            Value::from(serde_json::Value::Array(payments).to_string()),
+            Value::from(donation::DonationStatus::Paid.into_value()),
+            Value::from(donation::DonationStatus::Failed.into_value()),
+            Value::from(now),
+            Value::from(donation::DonationStatus::Pending.into_value()),
+        ],
+    );
+    donation::Model::find_by_statement(statement).all(txn).await
+}
+
 #[cfg(test)]
 mod tests {
-    use gerak_entities::outbox::outbox_event;
+    use gerak_entities::{donations::ledger_entry, outbox::outbox_event};
     use sea_orm::PaginatorTrait;
 
     use super::*;
@@ -292,9 +353,16 @@ mod tests {
         runtime::{Domain, Outbox},
     };
 
-    /// A donations domain on a scratch database, and the IDR currency.
-    async fn scratch_service() -> (ScratchDb, DonationsService, Currency) {
-        let scratch = ScratchDb::open(Domain::Donations).await.unwrap();
+    /// Scratch donations databases: SQLite, and PostgreSQL when it answers (the batch's
+    /// UPDATE is written differently for each).
+    async fn scratch_dbs() -> Vec<ScratchDb> {
+        let mut dbs = vec![ScratchDb::open(Domain::Donations).await.unwrap()];
+        dbs.extend(ScratchDb::open_postgres(Domain::Donations).await);
+        dbs
+    }
+
+    /// A donations domain on `scratch`, and the IDR currency.
+    fn scratch_service(scratch: ScratchDb) -> (ScratchDb, DonationsService, Currency) {
         let service = DonationsService {
             db: scratch.db.clone(),
             outbox: Outbox::default(),
@@ -327,7 +395,13 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_payments_share_transactions_and_each_is_recorded_once() {
-        let (scratch, service, idr) = scratch_service().await;
+        for scratch in scratch_dbs().await {
+            concurrent_payments_are_recorded_once(scratch).await;
+        }
+    }
+
+    async fn concurrent_payments_are_recorded_once(scratch: ScratchDb) {
+        let (scratch, service, idr) = scratch_service(scratch);
         let db = scratch.db.clone();
         let mut donations = Vec::new();
         for i in 0..40 {
@@ -406,7 +480,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_moves_each_donation_once_with_its_first_payment_of_its_amount() {
-        let (scratch, service, idr) = scratch_service().await;
+        for scratch in scratch_dbs().await {
+            a_batch_moves_each_donation_once(scratch).await;
+        }
+    }
+
+    async fn a_batch_moves_each_donation_once(scratch: ScratchDb) {
+        let (scratch, service, idr) = scratch_service(scratch);
         let db = scratch.db.clone();
         let mut donations = Vec::new();
         for minor in [1_000, 2_000] {

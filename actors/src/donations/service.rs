@@ -477,11 +477,9 @@ impl DonationsService {
         donation: &donation::Model,
         legs: &[Leg<'_>],
     ) -> Result<(), DomainError> {
-        ledger_entry::Entity::insert_many(movement(donation, legs)?)
-            .exec_without_returning(txn)
+        crate::batch_sql::insert_rows(txn, movement(donation, legs)?)
             .await
-            .map_err(|e| self.db.map_err(e))?;
-        Ok(())
+            .map_err(|e| self.db.map_err(e))
     }
 
     pub(super) async fn commit_with(

@@ -95,11 +95,13 @@ pub(crate) async fn claim_all(
     // for each other instead of deadlocking.
     let mut sorted: Vec<&Arc<Event>> = events.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    let rows = sorted.into_iter().map(|event| processed(event, now));
-    let claimed = processed_event::Entity::insert_many(rows)
-        .on_conflict(already_processed())
-        .exec_with_returning(txn)
-        .await?;
+    let rows = sorted
+        .into_iter()
+        .map(|event| processed(event, now))
+        .collect();
+    let claimed =
+        crate::batch_sql::insert_rows_returning(txn, rows, &[processed_event::Column::EventId])
+            .await?;
     Ok(claimed.into_iter().map(|row| row.event_id).collect())
 }
 

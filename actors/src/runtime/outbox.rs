@@ -25,8 +25,8 @@ use std::{
 use chrono::Utc;
 use gerak_entities::outbox::outbox_event;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use tokio::sync::Notify;
 
@@ -85,10 +85,7 @@ impl Outbox {
             published_at: Set(None),
             ..Default::default()
         });
-        outbox_event::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await?;
-        Ok(())
+        crate::batch_sql::insert_rows(txn, rows.collect()).await
     }
 
     /// Hands committed events to the relay (call after commit).
@@ -349,12 +346,19 @@ async fn mark_loop(domain: Domain, db: &DomainDb, marks: &Marks) {
 async fn mark_published(db: &DomainDb, ids: &[String]) -> Result<(), DbErr> {
     let now = Utc::now();
     for chunk in ids.chunks(MARK_CHUNK) {
-        outbox_event::Entity::update_many()
+        let mut update = outbox_event::Entity::update_many()
             .col_expr(outbox_event::Column::PublishedAt, Expr::value(now))
-            .filter(outbox_event::Column::EventId.is_in(chunk.iter().cloned()))
-            .filter(outbox_event::Column::PublishedAt.is_null())
-            .exec(&db.write)
-            .await?;
+            .filter(outbox_event::Column::PublishedAt.is_null());
+        // One text whatever the number of ids (see `batch_sql`).
+        update = if db.backend() == DbBackend::Postgres {
+            update.filter(Expr::cust_with_values(
+                "\"event_id\" IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                [crate::batch_sql::json_list(chunk)],
+            ))
+        } else {
+            update.filter(outbox_event::Column::EventId.is_in(chunk.iter().cloned()))
+        };
+        update.exec(&db.write).await?;
     }
     Ok(())
 }
