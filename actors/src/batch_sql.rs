@@ -11,7 +11,8 @@
 use chrono::SecondsFormat;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityName,
-    EntityTrait, FromQueryResult, IdenStatic, Iterable, Statement, Value, sea_query::OnConflict,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, Statement, Value,
+    sea_query::{Expr, OnConflict, SimpleExpr},
 };
 
 /// Inserts `rows` (all with the same columns set) in one statement.
@@ -66,9 +67,15 @@ where
     }
 }
 
-/// `ids` as the one parameter of `… IN (SELECT jsonb_array_elements_text($n::jsonb))`.
-pub(crate) fn json_list(ids: &[String]) -> Value {
-    Value::from(serde_json::Value::from(ids).to_string())
+/// `column = ANY(…)` of `values`, as one JSON parameter: an index condition on `column`.
+pub(crate) fn any_of(column: &str, values: &[String]) -> SimpleExpr {
+    Expr::cust_with_values(
+        format!(
+            "{} = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
+            quoted(column)
+        ),
+        [Value::from(serde_json::Value::from(values).to_string())],
+    )
 }
 
 /// `INSERT INTO t (cols) SELECT cols FROM jsonb_to_recordset($1) … ORDER BY the rows'

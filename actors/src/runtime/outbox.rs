@@ -74,9 +74,6 @@ impl Outbox {
         txn: &DatabaseTransaction,
         events: &[Event],
     ) -> Result<(), DbErr> {
-        if events.is_empty() {
-            return Ok(());
-        }
         let rows = events.iter().map(|event| outbox_event::ActiveModel {
             event_id: Set(event.id.clone()),
             event_type: Set(event.kind.clone()),
@@ -346,17 +343,23 @@ async fn mark_loop(domain: Domain, db: &DomainDb, marks: &Marks) {
 async fn mark_published(db: &DomainDb, ids: &[String]) -> Result<(), DbErr> {
     let now = Utc::now();
     for chunk in ids.chunks(MARK_CHUNK) {
-        let mut update = outbox_event::Entity::update_many()
-            .col_expr(outbox_event::Column::PublishedAt, Expr::value(now))
-            .filter(outbox_event::Column::PublishedAt.is_null());
-        // One text whatever the number of ids (see `batch_sql`).
-        update = if db.backend() == DbBackend::Postgres {
-            update.filter(Expr::cust_with_values(
-                "\"event_id\" IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                [crate::batch_sql::json_list(chunk)],
-            ))
+        let update = outbox_event::Entity::update_many();
+        let update = if db.backend() == DbBackend::Postgres {
+            // One text whatever the number of ids (see `batch_sql`), found through the
+            // unique index on `event_id`: with `published_at IS NULL` in the WHERE the
+            // planner walks the pending index instead, and without autovacuum that index
+            // holds every row inserted since the last VACUUM (15 ms an UPDATE under load).
+            update
+                .col_expr(
+                    outbox_event::Column::PublishedAt,
+                    Expr::cust_with_values("COALESCE(\"published_at\", $1)", [now]),
+                )
+                .filter(crate::batch_sql::any_of("event_id", chunk))
         } else {
-            update.filter(outbox_event::Column::EventId.is_in(chunk.iter().cloned()))
+            update
+                .col_expr(outbox_event::Column::PublishedAt, Expr::value(now))
+                .filter(outbox_event::Column::PublishedAt.is_null())
+                .filter(outbox_event::Column::EventId.is_in(chunk.iter().cloned()))
         };
         update.exec(&db.write).await?;
     }
