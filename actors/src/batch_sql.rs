@@ -86,10 +86,13 @@ fn recordset_insert<A: ActiveModelTrait>(
     conflict: &[<A::Entity as EntityTrait>::Column],
     returning: bool,
 ) -> Result<Statement, DbErr> {
+    let Some(first) = rows.first() else {
+        return Err(DbErr::Custom("an empty batch has no statement".to_owned()));
+    };
     // The columns the first row sets; an identity or defaulted column is left out.
     let columns: Vec<<A::Entity as EntityTrait>::Column> =
         <A::Entity as EntityTrait>::Column::iter()
-            .filter(|column| !rows[0].get(*column).is_not_set())
+            .filter(|column| !first.get(*column).is_not_set())
             .collect();
     let mut records = Vec::with_capacity(rows.len());
     for row in &rows {
