@@ -305,10 +305,13 @@ impl ScratchDb {
         let base = admin
             .rsplit_once('/')
             .map_or(admin.as_str(), |(base, _)| base);
+        // The database exists: from here a failure is the test's, not a missing server.
         let db = DomainDb::connect(domain, &format!("{base}/{name}"))
             .await
-            .ok()?;
-        crate::system::migrate(&db).await.ok()?;
+            .unwrap_or_else(|e| panic!("connecting to the scratch database {name}: {e}"));
+        crate::system::migrate(&db)
+            .await
+            .unwrap_or_else(|e| panic!("migrating the scratch database {name}: {e}"));
         Some(Self {
             db,
             dir: std::env::temp_dir().join(&name),
