@@ -28,6 +28,7 @@ use std::{
     path::PathBuf,
 };
 
+use futures::FutureExt;
 use gerak_actors::{Domain, DomainUrls, db::DomainDb, money::Currency};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -124,16 +125,25 @@ struct ParticipationRef {
     challenge: Uuid,
 }
 
-/// One writer on a SQLite target, with a page cache large enough for the indexes the
-/// import fills (SQLite's default 2 MB makes every insert into a large index a read from
-/// the file), as the server's own writer otherwise (WAL, NORMAL sync, busy timeout).
+/// SeaORM's connections to a SQLite target: what the import reads back (its state, the
+/// sums, the summary) and the deferred index builds; the rows themselves go through the
+/// importer's own [`SqliteTarget`]. Two, so that the donations can be summed while their
+/// indexes build (one for an in-memory database, which each connection would have its own
+/// of). A small page cache on purpose: `CREATE INDEX` sorts its keys in runs of
+/// at most the cache's size, and at --scale 100 runs of 4 MB, merged, sorted faster than
+/// runs of 512 MB (the deferred indexes and sums took 22–24 s instead of 30 s). The same
+/// settings as the server's otherwise (WAL, NORMAL sync, busy timeout).
 async fn connect_sqlite_target(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
     use std::time::Duration;
 
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
     let mut options = sea_orm::ConnectOptions::new(url);
     options
-        .max_connections(1)
+        .max_connections(if url.contains(":memory:") || url.contains("mode=memory") {
+            1
+        } else {
+            2
+        })
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)
@@ -142,7 +152,7 @@ async fn connect_sqlite_target(url: &str) -> Result<DatabaseConnection, sea_orm:
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
-                .pragma("cache_size", "-524288")
+                .pragma("cache_size", "-4096")
                 .pragma("temp_store", "memory")
         });
     sea_orm::Database::connect(options).await
@@ -356,16 +366,29 @@ impl Importer {
     /// After the load, every domain at once (each is its own file or server process, so the
     /// small domains finish while the donations ledger's indexes build): the indexes a
     /// first import deferred, then the domain's projections that are sums. The donations
-    /// are summed first, before their own indexes take their connection.
+    /// are summed meanwhile, on a connection of their own.
     async fn finish_domains(&self) -> Result<usize, LegacyError> {
-        let sums = self.donation_sums().await?;
-        let sums = &sums;
-        let built = futures::future::try_join_all(Domain::ALL.map(|domain| async move {
-            let built = indexes::build_domain_indexes(domain, self.db(domain)).await?;
-            self.recompute_projections(domain, sums).await?;
-            Ok::<_, LegacyError>(built)
-        }))
-        .await?;
+        let (sums_sent, sums) = futures::channel::oneshot::channel();
+        let sums = sums.shared();
+        let summing = async {
+            // Unanswered only if this fails, and then the join below fails with it.
+            let _ = sums_sent.send(std::sync::Arc::new(self.donation_sums().await?));
+            Ok::<_, LegacyError>(())
+        };
+        let finishing = futures::future::try_join_all(Domain::ALL.map(|domain| {
+            let sums = sums.clone();
+            async move {
+                let built = indexes::build_domain_indexes(domain, self.db(domain)).await?;
+                let sums = sums.await.map_err(|_| {
+                    Self::write_err(Domain::Donations)(sea_orm::DbErr::Custom(
+                        "the donations were not summed".to_owned(),
+                    ))
+                })?;
+                self.recompute_projections(domain, &sums).await?;
+                Ok::<_, LegacyError>(built)
+            }
+        }));
+        let ((), built) = futures::try_join!(summing, finishing)?;
         Ok(built.into_iter().sum())
     }
 
