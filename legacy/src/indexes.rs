@@ -12,6 +12,8 @@
 //! columns, checks and rows) and they come back as unique indexes. A run killed in
 //! between leaves them listed, and the next run builds them before it writes anything.
 
+use std::collections::HashSet;
+
 use chrono::Utc;
 use gerak_actors::Domain;
 use sea_orm::{
@@ -19,7 +21,7 @@ use sea_orm::{
     TransactionTrait, Value,
 };
 
-use crate::{Importer, LegacyError, state::placeholders};
+use crate::{Importer, LegacyError, state::placeholders, tables::members::MEMBERS_TABLE};
 
 /// Tables whose indexes stay: the importer's own and the event plumbing.
 const KEPT_TABLES: &[&str] = &[
@@ -33,9 +35,12 @@ const KEPT_TABLES: &[&str] = &[
 
 impl Importer {
     /// On a domain database the import has never written a batch to, drops the
-    /// secondary indexes (after recording them). Returns how many were deferred.
-    pub(crate) async fn defer_indexes(&self) -> Result<usize, LegacyError> {
+    /// secondary indexes (after recording them). Returns how many were deferred. When the
+    /// campaign members' key is among them, the importer keeps those rows unique itself
+    /// from now on ([`Importer::push_member`]).
+    pub(crate) async fn defer_indexes(&mut self) -> Result<usize, LegacyError> {
         let mut deferred = 0;
+        let mut members_deferred = false;
         for domain in Domain::ALL {
             let db = self.db(domain);
             let err = Self::write_err(domain);
@@ -55,7 +60,11 @@ impl Importer {
                 continue;
             }
             let mut indexes = secondary_indexes(db).await.map_err(&err)?;
-            indexes.extend(deferrable_unique_keys(db).await.map_err(&err)?);
+            let unique_keys = deferrable_unique_keys(db).await.map_err(&err)?;
+            members_deferred |= unique_keys
+                .iter()
+                .any(|(_, table, _)| table == MEMBERS_TABLE);
+            indexes.extend(unique_keys);
             let txn = db.begin().await.map_err(&err)?;
             for (name, table, definition) in &indexes {
                 record_deferred(&txn, name, table, definition)
@@ -83,6 +92,9 @@ impl Importer {
                 }
             }
             txn.commit().await.map_err(&err)?;
+        }
+        if members_deferred {
+            self.members_written = Some(HashSet::new());
         }
         Ok(deferred)
     }
@@ -190,6 +202,8 @@ const DEFERRED_UNIQUE_KEYS: &[(&str, &str)] = &[
     ("ledger_entries", "id"),
     ("participations", "id"),
     ("participations", "challenge_id, user_id"),
+    // Not deferred on SQLite, where it is the table's own composite PRIMARY KEY.
+    (MEMBERS_TABLE, "campaign_id, kind, user_id"),
 ];
 
 /// (name, table, definition) of the [`DEFERRED_UNIQUE_KEYS`] that are indexes or

@@ -184,6 +184,9 @@ pub(crate) struct Importer {
     participations: HashMap<i64, ParticipationRef>,
     pairs: HashMap<(Uuid, Uuid), Uuid>,
     matched_participations: HashSet<Uuid>,
+    /// The campaign members this run wrote, while their key is deferred (`None`: the
+    /// database keeps them unique).
+    members_written: Option<HashSet<tables::members::MemberKey>>,
     open_reports: HashSet<(Uuid, &'static str, Uuid)>,
     /// Legacy rows merged before, by table: they stay merged.
     merged: HashSet<(&'static str, i64)>,
@@ -236,6 +239,7 @@ impl Importer {
             participations: HashMap::new(),
             pairs: HashMap::new(),
             matched_participations: HashSet::new(),
+            members_written: None,
             open_reports: HashSet::new(),
             merged: HashSet::new(),
             legacy_paid: BTreeMap::new(),

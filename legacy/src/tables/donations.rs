@@ -62,7 +62,6 @@ const LEDGER_COLUMNS: &[&str] = &[
     "description",
     "occurred_at",
 ];
-const MEMBER_COLUMNS: &[&str] = &["campaign_id", "user_id", "kind", "since"];
 const REFUND_PREFIX: &str = "REFUND-";
 
 /// A donation as it stands in the target, or as this run wrote it.
@@ -124,11 +123,7 @@ impl LegacyTable for Donations {
         let ledger = Insert::new("ledger_entries", LEDGER_COLUMNS)
             .ignore(&["id"])
             .batch_owned();
-        let members = Insert::new("campaign_members", MEMBER_COLUMNS).ignore(&[
-            "campaign_id",
-            "kind",
-            "user_id",
-        ]);
+        let members = importer.members_insert();
         let err = Importer::write_err(Domain::Donations);
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             return Ok(Batch::default());
@@ -373,15 +368,11 @@ impl LegacyTable for Donations {
                     batch.push(&ledger, leg);
                 }
                 if let Some(donor) = donor {
-                    batch.push_secondary(
-                        Domain::Campaigns,
+                    importer.push_member(
+                        &mut batch,
                         &members,
-                        vec![
-                            text(campaign.id.to_string()),
-                            text(donor.to_string()),
-                            text("donor"),
-                            time(created),
-                        ],
+                        (campaign.id, "donor", donor),
+                        created,
                     );
                 }
             }

@@ -7,6 +7,7 @@ use crate::{Importer, LegacyError, batch::Batch, source::LegacyRow};
 pub mod campaigns;
 pub mod challenges;
 pub mod donations;
+pub mod members;
 pub mod participants;
 pub mod reports;
 pub mod users;

@@ -35,7 +35,6 @@ const PARTICIPATION_COLUMNS: &[&str] = &[
     "created_at",
     "updated_at",
 ];
-const MEMBER_COLUMNS: &[&str] = &["campaign_id", "user_id", "kind", "since"];
 const STATE_COLUMNS: &[&str] = &["participation_id", "challenge_id", "status"];
 
 impl LegacyTable for Participants {
@@ -68,11 +67,7 @@ impl LegacyTable for Participants {
                 ],
             )
             .batch_owned();
-        let members = Insert::new("campaign_members", MEMBER_COLUMNS).ignore(&[
-            "campaign_id",
-            "kind",
-            "user_id",
-        ]);
+        let members = importer.members_insert();
         let states = Insert::new("participation_states", STATE_COLUMNS)
             .upsert(&["participation_id"], &["status"]);
         let mut batch = Batch::default();
@@ -186,15 +181,11 @@ impl LegacyTable for Participants {
                     time(updated),
                 ],
             );
-            batch.push_secondary(
-                Domain::Campaigns,
+            importer.push_member(
+                &mut batch,
                 &members,
-                vec![
-                    text(challenge.campaign.to_string()),
-                    text(user.to_string()),
-                    text("participant"),
-                    time(created),
-                ],
+                (challenge.campaign, "participant", user),
+                created,
             );
             batch.push_secondary(
                 Domain::Reports,
