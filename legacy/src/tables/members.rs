@@ -30,6 +30,8 @@ impl Importer {
         }
     }
 
+    /// Adds a member row to the campaigns domain's part of `batch`, unless this run wrote
+    /// that member already while the key is deferred.
     pub(crate) fn push_member(
         &mut self,
         batch: &mut Batch,
