@@ -200,6 +200,9 @@ pub(crate) struct Importer {
     notes: BTreeMap<&'static str, u64>,
     batches_written: u64,
     batches_unchanged: u64,
+    /// Time the reading and preparing side spent waiting for the writer (where the
+    /// load's time goes: into preparing, or into writing).
+    waited_for_writer: std::time::Duration,
 }
 
 impl Importer {
@@ -249,6 +252,7 @@ impl Importer {
             notes: BTreeMap::new(),
             batches_written: 0,
             batches_unchanged: 0,
+            waited_for_writer: std::time::Duration::ZERO,
         })
     }
 
@@ -265,9 +269,11 @@ impl Importer {
     /// that failed: the writer and its transactions are then dropped, so rolled back).
     async fn take_writer(&mut self) -> Result<Writer, LegacyError> {
         if let Some(pending) = self.pending.take() {
+            let waiting = std::time::Instant::now();
             let (writer, written) = pending
                 .await
                 .map_err(|err| LegacyError::WriterStopped(err.to_string()))?;
+            self.waited_for_writer += waiting.elapsed();
             written?;
             return Ok(writer);
         }
@@ -286,6 +292,7 @@ impl Importer {
     /// One legacy table, batch by batch.
     async fn run<T: LegacyTable>(&mut self) -> Result<(), LegacyError> {
         let started = std::time::Instant::now();
+        let waited_before = self.waited_for_writer;
         let size = self.options.batch_size.max(1);
         let primary = T::DOMAIN;
         let done = state::checkpoints(self.db(primary), T::NAME)
@@ -311,12 +318,15 @@ impl Importer {
             next = self.source.next_id(T::NAME, end).await?;
         }
         let mut writer = self.take_writer().await?;
+        let flushing = std::time::Instant::now();
         writer.flush(primary).await?;
+        self.waited_for_writer += flushing.elapsed();
         self.writer = Some(writer);
         tracing::info!(
             table = T::NAME,
             rows = self.read.get(T::NAME).copied().unwrap_or(0),
             seconds = started.elapsed().as_secs_f64(),
+            waiting_for_the_writer = (self.waited_for_writer - waited_before).as_secs_f64(),
             "legacy table read and written"
         );
         Ok(())
