@@ -385,7 +385,7 @@ impl Importer {
         let (sums_sent, sums) = futures::channel::oneshot::channel();
         let sums = sums.shared();
         let summing = async {
-            // Unanswered only if this fails, and then the join below fails with it.
+            // No one listens only when a domain failed, and the join returns that error.
             let _ = sums_sent.send(std::sync::Arc::new(self.donation_sums().await?));
             Ok::<_, LegacyError>(())
         };
@@ -393,6 +393,7 @@ impl Importer {
             let sums = sums.clone();
             async move {
                 let built = indexes::build_domain_indexes(domain, self.db(domain)).await?;
+                // Dropped unsent only when the summing failed, and the join returns that.
                 let sums = sums.await.map_err(|_| {
                     Self::write_err(Domain::Donations)(sea_orm::DbErr::Custom(
                         "the donations were not summed".to_owned(),
