@@ -12,7 +12,6 @@ use std::{
 };
 
 use axum::{
-    Router,
     body::{Body, Bytes},
     extract::ConnectInfo,
     http::{Request, header},
@@ -72,7 +71,7 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn measure(router: &Router, case: &Case, iterations: usize) {
+async fn measure(router: &http::App, case: &Case, iterations: usize) {
     let peer: SocketAddr = "192.0.2.1:40000".parse().unwrap();
     let mut samples = Vec::with_capacity(iterations);
     for i in 0..iterations + iterations / 10 {
@@ -92,7 +91,7 @@ async fn measure(router: &Router, case: &Case, iterations: usize) {
     report(case.name, samples);
 }
 
-async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
+async fn server(extra: &[&str]) -> (http::App, std::sync::Arc<RateLimiter>) {
     let dir = std::env::temp_dir().join(format!("gerak-bench-{}", uuid::Uuid::now_v7()));
     let mut args = vec![
         "gerak",
@@ -121,7 +120,7 @@ async fn server(extra: &[&str]) -> (Router, std::sync::Arc<RateLimiter>) {
         admission,
         metrics_of_requests: http::RequestMetrics::default(),
     });
-    (http::router(state), limiter)
+    (http::app(state), limiter)
 }
 
 async fn redis_reachable(url: &str) -> bool {

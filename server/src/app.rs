@@ -118,7 +118,9 @@ pub async fn serve(
     });
     let addr = listener.local_addr().map_err(ServeError::Http)?;
     started(domains.clone(), addr);
-    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(http::app(state));
     let upkeep = tokio::spawn(metrics_upkeep(metrics));
     // Small writes (a subscription's messages, a response after its headers) go out at
     // once: with Nagle's algorithm one waits for the client's delayed ACK, up to 40 ms.

@@ -4,25 +4,22 @@ pub mod client;
 mod graphiql;
 mod graphql;
 mod ops;
+mod scope;
 
 use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderMap, HeaderName, Method, Request, StatusCode, header},
+    http::{HeaderMap, HeaderName, Method, header},
     routing::get,
 };
 use gerak_actors::Domains;
 use gerak_schema::GerakSchema;
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower_http::{
-    classify::ServerErrorsFailureClass,
-    cors::{AllowCredentials, AllowOrigin, CorsLayer},
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
-};
+use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
 use crate::{admission::Admission, cache::ResponseCache, config::Config, ratelimit::RateLimiter};
+use scope::RequestScopeLayer;
 
 pub use graphql::{RATE_LIMIT, RequestMetrics, X_CACHE};
 
@@ -59,7 +56,26 @@ pub struct Parts {
     pub metrics_of_requests: RequestMetrics,
 }
 
-pub fn router(state: AppState) -> Router {
+/// The routes, with what every request gets around them (its id, its span, CORS) wrapped
+/// once around the whole router: a layer added to the router itself is added to each
+/// route, and costs a boxed clone and a boxed future per request.
+pub fn app(state: AppState) -> App {
+    let cors = cors(&state.config);
+    let router = routes(state);
+    // CORS outermost, so that preflights are answered before anything else runs.
+    tower::ServiceBuilder::new()
+        .option_layer(cors)
+        .layer(RequestScopeLayer)
+        .service(router)
+}
+
+/// The HTTP service `app` builds.
+pub type App = tower::util::Either<
+    tower_http::cors::Cors<scope::RequestScope<Router>>,
+    scope::RequestScope<Router>,
+>;
+
+fn routes(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(ops::healthz))
@@ -70,49 +86,7 @@ pub fn router(state: AppState) -> Router {
             .route("/", get(graphiql::page))
             .route("/graphiql/{file}", get(graphiql::asset));
     }
-    let cors = cors(&state.config);
-    let router = router
-        .with_state(state)
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id = %request_id(request.headers()),
-                    )
-                })
-                .on_request(())
-                // A 503 is admission turning work away on purpose (counted in
-                // `gerak_admission_refused_total`): logging each one at ERROR would flood
-                // the log exactly when the server is busiest.
-                .on_failure(
-                    |class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span| {
-                        if !matches!(class, ServerErrorsFailureClass::StatusCode(status) if status == StatusCode::SERVICE_UNAVAILABLE) {
-                            tracing::error!(classification = %class, ms = latency.as_secs_f64() * 1000.0, "response failed");
-                        }
-                    },
-                )
-                .on_response(
-                    |response: &axum::http::Response<_>,
-                     latency: Duration,
-                     _span: &tracing::Span| {
-                        tracing::debug!(
-                            status = response.status().as_u16(),
-                            ms = latency.as_secs_f64() * 1000.0,
-                            "answered"
-                        );
-                    },
-                ),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-    // Outermost, so that preflights are answered before anything else runs.
-    match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
-    }
+    router.with_state(state)
 }
 
 /// Browsers may call from the listed origins only, with credentials; no list, no CORS
@@ -147,7 +121,7 @@ fn cors(config: &Config) -> Option<CorsLayer> {
     )
 }
 
-/// The request id set by `SetRequestIdLayer` (or sent by a proxy in front of us).
+/// The request id set by `RequestScope` (or sent by a proxy in front of us).
 pub fn request_id(headers: &HeaderMap) -> String {
     headers
         .get(REQUEST_ID)

@@ -44,7 +44,7 @@ fn captured() -> Arc<Mutex<Vec<u8>>> {
                 .with_current_span(true)
                 .with_span_list(true)
                 .with_env_filter(EnvFilter::new(
-                    "info,gerak_server=trace,gerak_schema=trace,gerak_actors=trace,tower_http=trace",
+                    "info,gerak_server=trace,gerak_schema=trace,gerak_actors=trace",
                 ))
                 .with_writer(move || Capture(writer.clone()))
                 .finish();
