@@ -99,6 +99,15 @@ else
   BUS=in-process
 fi
 
+# A server or baseline left running on these ports (an earlier run killed midway) would
+# answer in place of this run's and be measured instead: refuse to start.
+for addr in "$SERVER_ADDR" "$RAW_ADDR"; do
+  if (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null; then
+    echo "something already listens on $addr (an earlier run's server or baseline?); stop it first" >&2
+    exit 1
+  fi
+done
+
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
