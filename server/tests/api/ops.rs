@@ -14,6 +14,16 @@ on_both_backends! {
 
         let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
         assert_eq!(ready.status(), 200);
+        // Every answer names its request, each with an id of its own; one sent by a proxy
+        // in front is kept, on the answer and in its errors.
+        assert_ne!(health.headers()["x-request-id"], ready.headers()["x-request-id"]);
+        let response = server
+            .post_raw(&json!({ "query": "{ nope }" }), None, &[("x-request-id", "proxy-42")])
+            .await;
+        let echoed: Vec<_> = response.headers().get_all("x-request-id").iter().collect();
+        assert_eq!(echoed, ["proxy-42"]);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["requestId"], "proxy-42");
         let ready: Value = ready.json().await.unwrap();
         for domain in ["users", "campaigns", "challenges", "donations", "reports"] {
             assert_eq!(ready["domains"][domain]["ready"], true, "{ready:#}");
@@ -80,29 +90,6 @@ async fn graphiql_is_served_offline() {
         .await
         .unwrap();
     assert!(response.headers().contains_key("x-request-id"));
-    // Ids are made afresh for each request, and one sent by a proxy in front is kept: on
-    // the response and in the errors.
-    let other = server
-        .http
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(
-        response.headers()["x-request-id"],
-        other.headers()["x-request-id"]
-    );
-    let response = server
-        .post_raw(
-            &json!({ "query": "{ nope }" }),
-            None,
-            &[("x-request-id", "proxy-42")],
-        )
-        .await;
-    let echoed: Vec<_> = response.headers().get_all("x-request-id").iter().collect();
-    assert_eq!(echoed, ["proxy-42"]);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["requestId"], "proxy-42");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
