@@ -5,8 +5,8 @@
 //! One hand-written layer instead of tower-http's three (`SetRequestId`,
 //! `PropagateRequestId`, `Trace`), wrapped around the whole router rather than added to
 //! each route: each route-level layer cost a boxed clone of the route and a boxed future
-//! per request, and the three together took 10–12% of the throughput of a cached answer
-//! (see "Benchmarks" in the README).
+//! per request. Cached `{ __typename }` answers went from 84–85k to 97–102k req/s alone
+//! with this (see "Latest figures" in the README).
 
 use std::{
     future::Future,
@@ -51,6 +51,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
         let id = match request.headers().get(&REQUEST_ID) {
             Some(id) => id.clone(),
             None => {
@@ -59,8 +60,8 @@ where
                 id
             }
         };
-        // Disabled (`GERAK_LOG` above info), the span is `Span::none()` and its fields are
-        // never formatted.
+        // With INFO filtered out the span is `Span::none()`, and its fields are never
+        // formatted.
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
@@ -75,7 +76,7 @@ where
             inner,
             span,
             id: Some(id),
-            started: Instant::now(),
+            started,
         }
     }
 }
