@@ -16,21 +16,26 @@ where
 /// { register: Register, ... })`.
 macro_rules! domain_handle {
     ($(#[$doc:meta])* $handle:ident, $domain:expr, $service:ty, { $($field:ident : $message:ty),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone)]
-        pub struct $handle {
+        /// The recipients behind the handle. Shared: cloning a `Recipient` allocates three
+        /// times and counts itself on the actor's channel, and every GraphQL request's
+        /// loaders clone the handles (over a hundred recipients a request).
+        struct HandleRecipients {
             ping: actix::Recipient<$crate::runtime::Ping>,
             $($field: actix::Recipient<$message>,)*
         }
+
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $handle(std::sync::Arc<HandleRecipients>);
 
         impl $handle {
             pub const DOMAIN: $crate::runtime::Domain = $domain;
 
             pub(crate) fn new(addr: &actix::Addr<$crate::runtime::DomainActor<$service>>) -> Self {
-                Self {
+                Self(std::sync::Arc::new(HandleRecipients {
                     ping: addr.clone().recipient(),
                     $($field: addr.clone().recipient(),)*
-                }
+                }))
             }
 
             /// Sends one of the domain's messages and waits for the answer.
@@ -47,14 +52,14 @@ macro_rules! domain_handle {
 
         impl $crate::runtime::Route<$crate::runtime::Ping> for $handle {
             fn recipient(&self) -> &actix::Recipient<$crate::runtime::Ping> {
-                &self.ping
+                &self.0.ping
             }
         }
 
         $(
             impl $crate::runtime::Route<$message> for $handle {
                 fn recipient(&self) -> &actix::Recipient<$message> {
-                    &self.$field
+                    &self.0.$field
                 }
             }
         )*
