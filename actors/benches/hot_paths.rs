@@ -6,7 +6,7 @@
 
 use std::{hint::black_box, time::Duration};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use gerak_actors::{
     money::Money,
     users::{Role, tokens::AccessTokens},
@@ -25,15 +25,22 @@ fn money(c: &mut Criterion) {
     });
 }
 
+const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret-01";
+
 fn tokens(c: &mut Criterion) {
-    let tokens = AccessTokens::new(
-        b"bench-secret-bench-secret-bench-secret-01",
-        Duration::from_secs(900),
-    );
+    let tokens = AccessTokens::new(SECRET, Duration::from_secs(900));
     let (token, _) = tokens
         .issue("0193c1a2-0000-7000-8000-000000000001", Role::User)
         .unwrap();
-    c.bench_function("token/verify", |b| {
+    // A token's first request checks its signature; later ones find it remembered.
+    c.bench_function("token/verify/first", |b| {
+        b.iter_batched_ref(
+            || AccessTokens::new(SECRET, Duration::from_secs(900)),
+            |fresh| fresh.verify(black_box(&token)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("token/verify/remembered", |b| {
         b.iter(|| tokens.verify(black_box(&token)).unwrap())
     });
     c.bench_function("token/issue", |b| {

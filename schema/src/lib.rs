@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod challenges;
 pub mod connection;
+mod documents;
 pub mod donations;
 pub mod error;
 mod input;
@@ -108,6 +109,8 @@ pub fn build(domains: Arc<Domains>, limits: &Limits, front: FrontDoor) -> GerakS
         builder = builder.extension(throttle);
     }
     builder = builder.extension(limits::OperationMetrics);
+    // Last, so innermost: it stands in for the parse alone.
+    builder = builder.extension(documents::ParsedDocuments::new());
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

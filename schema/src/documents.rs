@@ -1,0 +1,132 @@
+//! Parsed documents, remembered by their text. Apps send the same few query texts over
+//! and over, and async-graphql's parser was a tenth of an executed request's CPU (an
+//! authenticated `{ __typename }`); a copy of the parsed document costs a fraction of a
+//! parse. The extension runs innermost, so the others (the limits, the safelist) still
+//! see every document; a text that does not parse is never remembered, and a request
+//! that comes parsed already (persisted queries) has no text and is left alone.
+
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
+
+use async_graphql::{
+    ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::ExecutableDocument,
+};
+use lru::LruCache;
+
+/// Documents remembered at most: far more than the texts an app sends.
+const DOCUMENTS: usize = 256;
+/// Longer texts are parsed every time: with `DOCUMENTS` this bounds the memory (a parsed
+/// document takes several times its text), and pages' queries are a few KiB.
+const MAX_TEXT_BYTES: usize = 8 * 1024;
+
+/// One for the schema; every request shares it.
+pub(crate) struct ParsedDocuments(Arc<ParsedDocumentsExtension>);
+
+impl ParsedDocuments {
+    pub(crate) fn new() -> Self {
+        let capacity = NonZeroUsize::new(DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
+        Self(Arc::new(ParsedDocumentsExtension {
+            documents: Mutex::new(LruCache::new(capacity)),
+        }))
+    }
+}
+
+impl ExtensionFactory for ParsedDocuments {
+    fn create(&self) -> Arc<dyn Extension> {
+        self.0.clone()
+    }
+}
+
+struct ParsedDocumentsExtension {
+    documents: Mutex<LruCache<Box<str>, ExecutableDocument>>,
+}
+
+impl ParsedDocumentsExtension {
+    fn documents(&self) -> MutexGuard<'_, LruCache<Box<str>, ExecutableDocument>> {
+        self.documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ParsedDocumentsExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        // No text: the document came parsed (a persisted query, by its hash).
+        if query.is_empty() || query.len() > MAX_TEXT_BYTES {
+            return next.run(ctx, query, variables).await;
+        }
+        let known = self.documents().get(query).cloned();
+        if let Some(document) = known {
+            return Ok(document);
+        }
+        let document = next.run(ctx, query, variables).await?;
+        self.documents().put(query.into(), document.clone());
+        Ok(document)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn answer(&self) -> i32 {
+            42
+        }
+    }
+
+    #[tokio::test]
+    async fn texts_are_parsed_once_documents_sent_parsed_stay_theirs_and_errors_are_not_kept() {
+        let documents = ParsedDocuments::new();
+        let shared = documents.0.clone();
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .extension(documents)
+            .finish();
+
+        let first = schema.execute("{ answer }").await;
+        assert!(shared.documents().contains("{ answer }"));
+        let again = schema.execute("{ answer }").await;
+        assert_eq!(first.data, again.data);
+        assert_eq!(again.data.to_string(), "{answer: 42}");
+
+        // A document that parses but is invalid is remembered, and validated each time.
+        assert_eq!(schema.execute("{ answer(x: 1) }").await.errors.len(), 1);
+        assert!(shared.documents().contains("{ answer(x: 1) }"));
+        let refused = schema.execute("{ answer(x: 1) }").await;
+        assert_eq!(refused.errors.len(), 1, "{:?}", refused.errors);
+
+        // Requests parsed already (as persisted queries arrive) have no text and keep
+        // their own documents.
+        for alias in ["a", "b"] {
+            let mut parsed = async_graphql::Request::new("");
+            let text = format!("{{ {alias}: answer }}");
+            parsed.set_parsed_query(async_graphql::parser::parse_query(&text).unwrap());
+            let answer = schema.execute(parsed).await;
+            assert_eq!(answer.data.to_string(), format!("{{{alias}: 42}}"));
+        }
+
+        let broken = schema.execute("{ answer").await;
+        assert_eq!(broken.errors.len(), 1);
+        assert!(!shared.documents().contains("{ answer"));
+
+        let long = format!("{{ answer {} }}", " ".repeat(MAX_TEXT_BYTES));
+        assert!(schema.execute(long.as_str()).await.errors.is_empty());
+        assert!(!shared.documents().contains(long.as_str()));
+    }
+}
