@@ -1,18 +1,20 @@
 //! Parsed documents, remembered by their text. Apps send the same few query texts over
 //! and over, and async-graphql's parser was a tenth of an executed request's CPU (an
 //! authenticated `{ __typename }`); a copy of the parsed document costs a fraction of a
-//! parse. The extension runs innermost, so the others (the limits, the safelist) still
-//! see every document; a text that does not parse is never remembered, and a request
-//! that comes parsed already (persisted queries) has no text and is left alone.
+//! parse. The limits' extension parses through it (no extension after that one parses),
+//! so the others still see every document; it is not an extension of its own because
+//! async-graphql passes every field's resolution through every extension. A text that
+//! does not parse is never remembered, and a request that comes parsed already
+//! (persisted queries) has no text and is left alone.
 
 use std::{
     num::NonZeroUsize,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{Mutex, MutexGuard, PoisonError},
 };
 
 use async_graphql::{
     ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    extensions::{ExtensionContext, NextParseQuery},
     parser::types::ExecutableDocument,
 };
 use lru::LruCache;
@@ -24,38 +26,20 @@ const DOCUMENTS: usize = 256;
 const MAX_TEXT_BYTES: usize = 8 * 1024;
 
 /// One for the schema; every request shares it.
-pub(crate) struct ParsedDocuments(Arc<ParsedDocumentsExtension>);
+pub(crate) struct ParsedDocuments {
+    documents: Mutex<LruCache<Box<str>, ExecutableDocument>>,
+}
 
 impl ParsedDocuments {
     pub(crate) fn new() -> Self {
         let capacity = NonZeroUsize::new(DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
-        Self(Arc::new(ParsedDocumentsExtension {
+        Self {
             documents: Mutex::new(LruCache::new(capacity)),
-        }))
+        }
     }
-}
 
-impl ExtensionFactory for ParsedDocuments {
-    fn create(&self) -> Arc<dyn Extension> {
-        self.0.clone()
-    }
-}
-
-struct ParsedDocumentsExtension {
-    documents: Mutex<LruCache<Box<str>, ExecutableDocument>>,
-}
-
-impl ParsedDocumentsExtension {
-    fn documents(&self) -> MutexGuard<'_, LruCache<Box<str>, ExecutableDocument>> {
-        self.documents
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ParsedDocumentsExtension {
-    async fn parse_query(
+    /// What `next` would parse, from memory when the text was parsed before.
+    pub(crate) async fn parse(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
@@ -74,11 +58,22 @@ impl Extension for ParsedDocumentsExtension {
         self.documents().put(query.into(), document.clone());
         Ok(document)
     }
+
+    fn documents(&self) -> MutexGuard<'_, LruCache<Box<str>, ExecutableDocument>> {
+        self.documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+    use std::sync::Arc;
+
+    use async_graphql::{
+        EmptyMutation, EmptySubscription, Object, Schema,
+        extensions::{Extension, ExtensionFactory},
+    };
 
     use super::*;
 
@@ -91,12 +86,33 @@ mod tests {
         }
     }
 
+    /// The cache as the limits' extension uses it.
+    struct Parsing(Arc<ParsedDocuments>);
+
+    impl ExtensionFactory for Parsing {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(Parsing(self.0.clone()))
+        }
+    }
+
+    #[async_graphql::async_trait::async_trait]
+    impl Extension for Parsing {
+        async fn parse_query(
+            &self,
+            ctx: &ExtensionContext<'_>,
+            query: &str,
+            variables: &Variables,
+            next: NextParseQuery<'_>,
+        ) -> ServerResult<ExecutableDocument> {
+            self.0.parse(ctx, query, variables, next).await
+        }
+    }
+
     #[tokio::test]
     async fn texts_are_parsed_once_documents_sent_parsed_stay_theirs_and_errors_are_not_kept() {
-        let documents = ParsedDocuments::new();
-        let shared = documents.0.clone();
+        let shared = Arc::new(ParsedDocuments::new());
         let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
-            .extension(documents)
+            .extension(Parsing(shared.clone()))
             .finish();
 
         let first = schema.execute("{ answer }").await;

@@ -101,7 +101,10 @@ pub fn build(domains: Arc<Domains>, limits: &Limits, front: FrontDoor) -> GerakS
     if let Some(safelist) = front.safelist {
         builder = builder.extension(persisted::SafelistGuard(safelist));
     }
-    builder = builder.extension(limits::QueryLimits(limits.clone()));
+    builder = builder.extension(limits::QueryLimits {
+        limits: limits.clone(),
+        documents: Arc::new(documents::ParsedDocuments::new()),
+    });
     if let Some(store) = front.persisted {
         builder = builder.extension(persisted::PersistedQueries::new(store));
     }
@@ -109,8 +112,6 @@ pub fn build(domains: Arc<Domains>, limits: &Limits, front: FrontDoor) -> GerakS
         builder = builder.extension(throttle);
     }
     builder = builder.extension(limits::OperationMetrics);
-    // Last, so innermost: it stands in for the parse alone.
-    builder = builder.extension(documents::ParsedDocuments::new());
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -16,7 +16,7 @@ use async_graphql::{
     },
 };
 
-use crate::throttle::RequestMeta;
+use crate::{documents::ParsedDocuments, throttle::RequestMeta};
 
 /// Limits every query must stay within; defaults are what the README documents.
 #[derive(Debug, Clone)]
@@ -50,12 +50,17 @@ impl Default for Limits {
 
 /// Counts aliases and directives and, when introspection is off, refuses it with a clear
 /// error (async-graphql alone answers `__schema: null`, which reads like a bug).
-pub(crate) struct QueryLimits(pub Limits);
+/// Parses through the schema's `ParsedDocuments`.
+pub(crate) struct QueryLimits {
+    pub limits: Limits,
+    pub documents: Arc<ParsedDocuments>,
+}
 
 impl ExtensionFactory for QueryLimits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(QueryLimitsExtension {
-            limits: self.0.clone(),
+            limits: self.limits.clone(),
+            documents: self.documents.clone(),
             operation_name: Mutex::new(None),
         })
     }
@@ -64,6 +69,7 @@ impl ExtensionFactory for QueryLimits {
 /// One per request: remembers what `prepare_request` saw for `parse_query`.
 struct QueryLimitsExtension {
     limits: Limits,
+    documents: Arc<ParsedDocuments>,
     operation_name: Mutex<Option<String>>,
 }
 
@@ -92,7 +98,8 @@ impl Extension for QueryLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
+        // No extension after this one parses: the documents' cache stands in for the parse.
+        let document = self.documents.parse(ctx, query, variables, next).await?;
         let mut shape = Shape::default();
         for (_, operation) in document.operations.iter() {
             shape.directives += operation.node.directives.len();
