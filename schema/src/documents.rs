@@ -70,10 +70,7 @@ impl ParsedDocuments {
 mod tests {
     use std::sync::Arc;
 
-    use async_graphql::{
-        EmptyMutation, EmptySubscription, Object, Schema,
-        extensions::{Extension, ExtensionFactory},
-    };
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 
     use super::*;
 
@@ -86,33 +83,14 @@ mod tests {
         }
     }
 
-    /// The cache as the limits' extension uses it.
-    struct Parsing(Arc<ParsedDocuments>);
-
-    impl ExtensionFactory for Parsing {
-        fn create(&self) -> Arc<dyn Extension> {
-            Arc::new(Parsing(self.0.clone()))
-        }
-    }
-
-    #[async_graphql::async_trait::async_trait]
-    impl Extension for Parsing {
-        async fn parse_query(
-            &self,
-            ctx: &ExtensionContext<'_>,
-            query: &str,
-            variables: &Variables,
-            next: NextParseQuery<'_>,
-        ) -> ServerResult<ExecutableDocument> {
-            self.0.parse(ctx, query, variables, next).await
-        }
-    }
-
     #[tokio::test]
     async fn texts_are_parsed_once_documents_sent_parsed_stay_theirs_and_errors_are_not_kept() {
         let shared = Arc::new(ParsedDocuments::new());
         let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
-            .extension(Parsing(shared.clone()))
+            .extension(crate::limits::QueryLimits {
+                limits: crate::Limits::default(),
+                documents: shared.clone(),
+            })
             .finish();
 
         let first = schema.execute("{ answer }").await;
