@@ -12,11 +12,7 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use async_graphql::{
-    ServerResult, Variables,
-    extensions::{ExtensionContext, NextParseQuery},
-    parser::types::ExecutableDocument,
-};
+use async_graphql::{ServerResult, parser::types::ExecutableDocument};
 use lru::LruCache;
 
 /// Documents remembered at most: far more than the texts an app sends.
@@ -38,23 +34,22 @@ impl ParsedDocuments {
         }
     }
 
-    /// What `next` would parse, from memory when the text was parsed before.
+    /// The document of `query`: from memory when the text was parsed before, else what
+    /// `parse` (the parse it stands in for, not started until needed) returns.
     pub(crate) async fn parse(
         &self,
-        ctx: &ExtensionContext<'_>,
         query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
+        parse: impl Future<Output = ServerResult<ExecutableDocument>>,
     ) -> ServerResult<ExecutableDocument> {
         // No text: the document came parsed (a persisted query, by its hash).
         if query.is_empty() || query.len() > MAX_TEXT_BYTES {
-            return next.run(ctx, query, variables).await;
+            return parse.await;
         }
         let known = self.documents().get(query).cloned();
         if let Some(document) = known {
             return Ok(document);
         }
-        let document = next.run(ctx, query, variables).await?;
+        let document = parse.await?;
         self.documents().put(query.into(), document.clone());
         Ok(document)
     }

@@ -99,7 +99,10 @@ impl Extension for QueryLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         // No extension after this one parses: the documents' cache stands in for the parse.
-        let document = self.documents.parse(ctx, query, variables, next).await?;
+        let document = self
+            .documents
+            .parse(query, next.run(ctx, query, variables))
+            .await?;
         let mut shape = Shape::default();
         for (_, operation) in document.operations.iter() {
             shape.directives += operation.node.directives.len();
