@@ -110,10 +110,10 @@ impl Insert {
         )
     }
 
-    /// The `COPY` of rows as CSV (PostgreSQL), for rows that cannot conflict.
+    /// The binary `COPY` of rows (PostgreSQL), for rows that cannot conflict.
     pub fn copy_sql(&self) -> String {
         format!(
-            "COPY {} ({}) FROM STDIN (FORMAT csv)",
+            "COPY {} ({}) FROM STDIN (FORMAT binary)",
             self.table,
             self.columns.join(", ")
         )

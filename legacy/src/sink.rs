@@ -185,10 +185,12 @@ impl<'a> Txn<'a> {
     }
 
     /// Writes rows that cannot be in the table yet (see [`Insert::batch_owned`]): with
-    /// `COPY … FROM STDIN (FORMAT csv)` on PostgreSQL, with an INSERT without conflict
+    /// `COPY … FROM STDIN (FORMAT binary)` on PostgreSQL, with an INSERT without conflict
     /// clause on SQLite (the key it would name may be deferred), as [`Txn::insert`]
-    /// elsewhere. CSV rather than binary: the server converts each field to its column's
-    /// type, as it does for the INSERT's parameters.
+    /// elsewhere. Binary rather than CSV: the server takes each value as it is stored
+    /// (its type's receive function still checks it, lengths of `varchar(n)` included)
+    /// instead of parsing text, and times are not formatted and parsed again: at
+    /// --scale 100 that is 6.7 million timestamps.
     pub async fn insert_new(
         &mut self,
         insert: &Insert,
@@ -205,9 +207,19 @@ impl<'a> Txn<'a> {
         }
         let mut copy = txn.copy_in_raw(&insert.copy_sql()).await.map_err(pg_err)?;
         // Sent in pieces, so that the server stores one while the next is encoded.
-        for piece in rows.chunks(COPY_PIECE_ROWS) {
-            let sent = match csv_rows(piece) {
-                Ok(csv) => copy.send(csv).await.map_err(pg_err),
+        let pieces = rows.len().div_ceil(COPY_PIECE_ROWS);
+        for (i, piece) in rows.chunks(COPY_PIECE_ROWS).enumerate() {
+            let mut data = Vec::with_capacity(piece.len() * insert.columns.len() * 24 + 32);
+            if i == 0 {
+                data.extend_from_slice(COPY_BINARY_HEADER);
+            }
+            let sent = match binary_rows(piece, &mut data) {
+                Ok(()) => {
+                    if i + 1 == pieces {
+                        data.extend_from_slice(&COPY_BINARY_TRAILER);
+                    }
+                    copy.send(data).await.map_err(pg_err)
+                }
                 Err(err) => Err(err),
             };
             if let Err(err) = sent {
@@ -306,46 +318,48 @@ impl rusqlite::ToSql for Bind<'_> {
     }
 }
 
-/// Rows as CSV for `COPY`: every text quoted (so an empty text is not NULL), NULL as an
-/// empty unquoted field, times in RFC 3339 with microseconds.
-fn csv_rows(rows: &[Vec<Value>]) -> Result<Vec<u8>, DbErr> {
-    use std::io::Write;
-    let mut out = Vec::with_capacity(rows.len() * rows.first().map_or(0, |r| r.len() * 24));
+/// The start of a binary `COPY`: its signature, flags (none) and header extension (none).
+const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The end of a binary `COPY`: a row of -1 fields.
+const COPY_BINARY_TRAILER: [u8; 2] = (-1i16).to_be_bytes();
+/// PostgreSQL's epoch (2000-01-01 UTC) in microseconds after the Unix one.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// Rows in `COPY`'s binary format, appended to `out`: per row its field count, per field
+/// its length (-1 for NULL) and its bytes as the column's type receives them: text as
+/// UTF-8, integers and booleans big-endian, times as microseconds since 2000.
+fn binary_rows(rows: &[Vec<Value>], out: &mut Vec<u8>) -> Result<(), DbErr> {
+    fn field(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), DbErr> {
+        let length = i32::try_from(bytes.len())
+            .map_err(|_| DbErr::Custom(format!("a value of {} bytes", bytes.len())))?;
+        out.extend_from_slice(&length.to_be_bytes());
+        out.extend_from_slice(bytes);
+        Ok(())
+    }
     for row in rows {
-        for (i, value) in row.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let written = match value {
-                Value::String(Some(text)) => {
-                    out.push(b'"');
-                    for part in text.split('"').enumerate() {
-                        if part.0 > 0 {
-                            out.extend_from_slice(b"\"\"");
-                        }
-                        out.extend_from_slice(part.1.as_bytes());
-                    }
-                    out.push(b'"');
-                    Ok(())
-                }
-                Value::BigInt(Some(n)) => write!(out, "{n}"),
-                Value::Int(Some(n)) => write!(out, "{n}"),
-                Value::Bool(Some(b)) => write!(out, "{}", if *b { 't' } else { 'f' }),
-                Value::ChronoDateTimeUtc(Some(at)) => {
-                    write!(out, "{}", at.to_rfc3339_opts(SecondsFormat::Micros, true))
-                }
+        let fields = i16::try_from(row.len())
+            .map_err(|_| DbErr::Custom(format!("a row of {} values", row.len())))?;
+        out.extend_from_slice(&fields.to_be_bytes());
+        for value in row {
+            match value {
+                Value::String(Some(text)) => field(out, text.as_bytes())?,
+                Value::BigInt(Some(n)) => field(out, &n.to_be_bytes())?,
+                Value::Int(Some(n)) => field(out, &n.to_be_bytes())?,
+                Value::Bool(Some(b)) => field(out, &[u8::from(*b)])?,
+                Value::ChronoDateTimeUtc(Some(at)) => field(
+                    out,
+                    &(at.timestamp_micros() - POSTGRES_EPOCH_MICROS).to_be_bytes(),
+                )?,
                 Value::String(None)
                 | Value::BigInt(None)
                 | Value::Int(None)
                 | Value::Bool(None)
-                | Value::ChronoDateTimeUtc(None) => Ok(()),
+                | Value::ChronoDateTimeUtc(None) => out.extend_from_slice(&(-1i32).to_be_bytes()),
                 other => return Err(unsupported(other)),
-            };
-            written.map_err(|err| DbErr::Custom(format!("writing a COPY row: {err}")))?;
+            }
         }
-        out.push(b'\n');
     }
-    Ok(out)
+    Ok(())
 }
 
 fn pg_err(err: sqlx::Error) -> DbErr {
@@ -456,36 +470,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copy_rows_quote_every_text_and_leave_nulls_empty() {
-        let at = chrono::DateTime::parse_from_rfc3339("2021-03-04T00:30:00.123456Z")
+    fn copy_rows_are_in_postgres_binary_format() {
+        let at = chrono::DateTime::parse_from_rfc3339("2000-01-01T00:00:01.000002Z")
             .unwrap()
             .to_utc();
-        let rows = vec![
-            vec![
-                Value::from("PAY-\"1\",a\nb"),
-                Value::String(Some(String::new())),
-                Value::String(None),
-                Value::BigInt(Some(-42)),
-                Value::Int(None),
-                Value::Bool(Some(true)),
-                Value::ChronoDateTimeUtc(Some(at)),
-            ],
-            vec![
-                Value::from("\\."),
-                Value::from("x"),
-                Value::from("y"),
-                Value::BigInt(None),
-                Value::Int(Some(7)),
-                Value::Bool(Some(false)),
-                Value::ChronoDateTimeUtc(None),
-            ],
-        ];
-        let csv = String::from_utf8(csv_rows(&rows).unwrap()).unwrap();
-        assert_eq!(
-            csv,
-            "\"PAY-\"\"1\"\",a\nb\",\"\",,-42,,t,2021-03-04T00:30:00.123456Z\n\
-             \"\\.\",\"x\",\"y\",,7,f,\n"
-        );
-        assert!(csv_rows(&[vec![Value::Double(Some(1.5))]]).is_err());
+        let rows = vec![vec![
+            Value::from("PAY-\"1\",a"),
+            Value::String(None),
+            Value::BigInt(Some(-2)),
+            Value::Int(Some(7)),
+            Value::Bool(Some(true)),
+            Value::ChronoDateTimeUtc(Some(at)),
+        ]];
+        let mut out = Vec::new();
+        binary_rows(&rows, &mut out).unwrap();
+        let mut expected = vec![0, 6];
+        expected.extend_from_slice(&[0, 0, 0, 9]);
+        expected.extend_from_slice(b"PAY-\"1\",a");
+        expected.extend_from_slice(&[0xff; 4]);
+        expected.extend_from_slice(&[0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]);
+        expected.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 7]);
+        expected.extend_from_slice(&[0, 0, 0, 1, 1]);
+        expected.extend_from_slice(&[0, 0, 0, 8, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x42]);
+        assert_eq!(out, expected);
+        assert_eq!(COPY_BINARY_HEADER.len(), 19);
+        assert!(binary_rows(&[vec![Value::Double(Some(1.5))]], &mut out).is_err());
     }
 }
