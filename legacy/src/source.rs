@@ -102,20 +102,25 @@ impl Source {
                 "mysql:// (this build has no MySQL driver)".to_owned(),
             ));
         }
-        let mut options = ConnectOptions::new(url);
-        options
-            .max_connections(2)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(30))
-            .sqlx_logging(false);
-        if dialect == Dialect::Sqlite {
-            // The legacy system is live: we only ever read it.
-            options.map_sqlx_sqlite_opts(|opts| opts.read_only(true));
+        let options = |url: &str| {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(2)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false);
+            if dialect == Dialect::Sqlite {
+                // The legacy system is live: we only ever read it.
+                options.map_sqlx_sqlite_opts(|opts| opts.read_only(true));
+            }
+            options
+        };
+        let db = match dialect {
+            Dialect::Postgres => gerak_actors::db::connect_postgres(url, options).await,
+            _ => Database::connect(options(url)).await,
         }
-        let db = Database::connect(options)
-            .await
-            .map_err(LegacyError::Source)?;
+        .map_err(LegacyError::Source)?;
         let sqlite = match dialect {
             Dialect::Sqlite => open_sqlite_reader(&db).await?,
             _ => None,
