@@ -2,6 +2,8 @@
 //! Nothing here fails on input: every function answers with a cleaned value, or says the
 //! value is unusable so that the caller can reject the row with a reason.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use gerak_actors::money::{Currency, Money};
 
@@ -32,9 +34,12 @@ pub fn jakarta_time(raw: Option<&str>) -> Stamp {
     if text.starts_with("0000-00-00") {
         return Stamp::Missing;
     }
-    let local = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    let local = plain_time(text)
+        .or_else(|| {
+            ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        })
         .or_else(|| {
             NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .ok()
@@ -44,6 +49,29 @@ pub fn jakarta_time(raw: Option<&str>) -> Stamp {
         Some(local) => Stamp::At((local - TimeDelta::hours(JAKARTA_OFFSET_HOURS)).and_utc()),
         None => Stamp::Unreadable,
     }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` exactly, the monolith's usual form, read without chrono's
+/// format interpreter (two reads per legacy row); anything else, or a value this does not
+/// take (a leap second), goes to the general formats.
+fn plain_time(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let digits = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(digits(0, 4)? as i32, digits(5, 7)?, digits(8, 10)?)?;
+    date.and_hms_opt(digits(11, 13)?, digits(14, 16)?, digits(17, 19)?)
 }
 
 /// Trimmed and lower-cased: the form in which emails are unique. `None` when it is not a
@@ -204,9 +232,20 @@ fn strip_markup(text: &str) -> String {
 }
 
 /// An enumeration value as the monolith wrote it, compared case-insensitively.
-pub fn key(raw: Option<&str>) -> Option<String> {
-    raw.map(|v| v.trim().to_lowercase())
-        .filter(|v| !v.is_empty())
+pub fn key(raw: Option<&str>) -> Option<Cow<'_, str>> {
+    let trimmed = raw?.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    // Most values are clean already: they are borrowed, not copied.
+    if trimmed
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        Some(Cow::Owned(trimmed.to_lowercase()))
+    } else {
+        Some(Cow::Borrowed(trimmed))
+    }
 }
 
 pub fn integer(raw: Option<&str>) -> Option<i64> {
@@ -316,11 +355,21 @@ impl Fnv {
 /// row's creation and whose random bits come from `(kind, legacy id)`. Deterministic, so a
 /// resumed or repeated run gives every row the same id.
 pub fn stable_id(kind: &str, legacy_id: i64, at: Option<DateTime<Utc>>) -> uuid::Uuid {
+    stable_id_of(&[kind], legacy_id, at)
+}
+
+/// [`stable_id`] of the kind that is `parts` joined, without joining them.
+pub fn stable_id_of(parts: &[&str], legacy_id: i64, at: Option<DateTime<Utc>>) -> uuid::Uuid {
     let millis = at.map_or(0, |t| t.timestamp_millis().max(0)) as u64;
+    let length: usize = parts.iter().map(|part| part.len()).sum();
     let mut first = Fnv::seeded(1);
     let mut second = Fnv::seeded(2);
     for fnv in [&mut first, &mut second] {
-        fnv.field(Some(kind));
+        // As `field` hashes the joined kind: its length, then its bytes.
+        fnv.bytes(&(length as u64).to_le_bytes());
+        for part in parts {
+            fnv.bytes(part.as_bytes());
+        }
         fnv.bytes(&legacy_id.to_le_bytes());
     }
     let mut random = [0u8; 10];
@@ -332,6 +381,48 @@ pub fn stable_id(kind: &str, legacy_id: i64, at: Option<DateTime<Utc>>) -> uuid:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_of_parts_is_the_id_of_the_joined_kind() {
+        let at = jakarta_time(Some("2021-03-04 07:30:00")).at();
+        assert_eq!(
+            stable_id_of(&["ledger-", "refund-row", "-", "3"], 42, at),
+            stable_id("ledger-refund-row-3", 42, at)
+        );
+        assert_ne!(
+            stable_id_of(&["ledger-", "refund-row", "-", "3"], 42, at),
+            stable_id("ledger-refund-row-4", 42, at)
+        );
+    }
+
+    #[test]
+    fn the_plain_time_form_reads_as_chrono_reads_it() {
+        for text in [
+            "2021-03-04 07:30:00",
+            "1999-12-31 23:59:59",
+            "2024-02-29 00:00:00",
+            "2023-02-29 10:00:00",
+            "2021-13-04 07:30:00",
+            "2021-03-04 24:00:00",
+            "2021-03-04 23:59:60",
+            "2021-03-04 07:30:0x",
+            "+021-03-04 07:30:00",
+        ] {
+            let chrono = || NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok();
+            // What the fast path does not take, the general formats decide.
+            assert_eq!(plain_time(text).or_else(chrono), chrono(), "{text}");
+        }
+        assert!(plain_time("2021-03-04 07:30:00").is_some());
+        assert!(plain_time("2021-03-04 23:59:60").is_none());
+    }
+
+    #[test]
+    fn keys_are_trimmed_and_lowercased() {
+        assert_eq!(key(Some(" Paid ")).as_deref(), Some("paid"));
+        assert!(matches!(key(Some("paid")), Some(Cow::Borrowed("paid"))));
+        assert_eq!(key(Some("   ")), None);
+        assert_eq!(key(None), None);
+    }
 
     #[test]
     fn jakarta_time_becomes_utc() {

@@ -12,8 +12,6 @@
 //! columns, checks and rows) and they come back as unique indexes. A run killed in
 //! between leaves them listed, and the next run builds them before it writes anything.
 
-use std::collections::HashSet;
-
 use chrono::Utc;
 use gerak_actors::Domain;
 use sea_orm::{
@@ -21,7 +19,7 @@ use sea_orm::{
     TransactionTrait, Value,
 };
 
-use crate::{Importer, LegacyError, state::placeholders, tables::members::MEMBERS_TABLE};
+use crate::{HashSet, Importer, LegacyError, state::placeholders, tables::members::MEMBERS_TABLE};
 
 /// Tables whose indexes stay: the importer's own and the event plumbing.
 const KEPT_TABLES: &[&str] = &[
@@ -94,7 +92,7 @@ impl Importer {
             txn.commit().await.map_err(&err)?;
         }
         if members_deferred {
-            self.members_written = Some(HashSet::new());
+            self.members_written = Some(HashSet::default());
         }
         Ok(deferred)
     }

@@ -23,10 +23,7 @@ mod state;
 mod tables;
 mod writer;
 
-use std::{
-    collections::{BTreeMap, HashMap, HashSet},
-    path::PathBuf,
-};
+use std::{collections::BTreeMap, path::PathBuf};
 
 use futures::FutureExt;
 use gerak_actors::{Domain, DomainUrls, db::DomainDb, money::Currency};
@@ -43,6 +40,12 @@ use crate::{
     tables::LegacyTable,
     writer::{Job, Writer},
 };
+
+/// The importer's maps and sets. Their keys are legacy ids, UUIDs and references, looked
+/// up several times per legacy row on the thread that sets the import's pace; foldhash
+/// instead of SipHash, whose resistance to chosen keys a one-shot import does not need.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// What to import from where.
 #[derive(Debug, Clone)]
@@ -232,22 +235,22 @@ impl Importer {
             targets,
             writer: Some(Writer::new(sqlite_targets)),
             pending: None,
-            known_donations: HashMap::new(),
+            known_donations: HashMap::default(),
             donations_before_run: None,
-            users: HashMap::new(),
-            email_keys: HashMap::new(),
-            campaigns: HashMap::new(),
-            slugs: HashSet::new(),
-            challenges: HashMap::new(),
-            participations: HashMap::new(),
-            pairs: HashMap::new(),
-            matched_participations: HashSet::new(),
+            users: HashMap::default(),
+            email_keys: HashMap::default(),
+            campaigns: HashMap::default(),
+            slugs: HashSet::default(),
+            challenges: HashMap::default(),
+            participations: HashMap::default(),
+            pairs: HashMap::default(),
+            matched_participations: HashSet::default(),
             members_written: None,
-            open_reports: HashSet::new(),
-            merged: HashSet::new(),
+            open_reports: HashSet::default(),
+            merged: HashSet::default(),
             legacy_paid: BTreeMap::new(),
             unreadable_paid_rows: 0,
-            legacy_raised: HashMap::new(),
+            legacy_raised: HashMap::default(),
             read: BTreeMap::new(),
             notes: BTreeMap::new(),
             batches_written: 0,
@@ -270,11 +273,12 @@ impl Importer {
     async fn take_writer(&mut self) -> Result<Writer, LegacyError> {
         if let Some(pending) = self.pending.take() {
             let waiting = std::time::Instant::now();
-            let (writer, written) = pending
+            let (mut writer, written) = pending
                 .await
                 .map_err(|err| LegacyError::WriterStopped(err.to_string()))?;
             self.waited_for_writer += waiting.elapsed();
             written?;
+            drop(std::mem::take(&mut writer.spent));
             return Ok(writer);
         }
         self.writer

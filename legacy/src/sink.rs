@@ -121,16 +121,20 @@ impl SqliteTxn<'_> {
     }
 
     /// Runs the single-row INSERT `sql` once per row.
-    async fn insert_rows(&self, sql: String, rows: Vec<Vec<Value>>) -> Result<(), DbErr> {
+    async fn insert_rows(
+        &self,
+        sql: String,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<Vec<Vec<Value>>, DbErr> {
         if rows.is_empty() {
-            return Ok(());
+            return Ok(rows);
         }
         self.run(move |c| {
             let mut statement = c.prepare_cached(&sql)?;
             for row in &rows {
                 statement.execute(rusqlite::params_from_iter(row.iter().map(Bind)))?;
             }
-            Ok(())
+            Ok(rows)
         })
         .await
     }
@@ -180,7 +184,10 @@ impl<'a> Txn<'a> {
                     .map_err(pg_err)
             }
             Txn::Orm(txn) => insert.write(txn, rows).await,
-            Txn::Sqlite(txn) => txn.insert_rows(insert.single_row_sql(), rows).await,
+            Txn::Sqlite(txn) => txn
+                .insert_rows(insert.single_row_sql(), rows)
+                .await
+                .map(drop),
         }
     }
 
@@ -195,15 +202,15 @@ impl<'a> Txn<'a> {
         &mut self,
         insert: &Insert,
         rows: Vec<Vec<Value>>,
-    ) -> Result<(), DbErr> {
+    ) -> Result<Vec<Vec<Value>>, DbErr> {
         if let Txn::Sqlite(txn) = self {
             return txn.insert_rows(insert.single_new_row_sql(), rows).await;
         }
         let Txn::Postgres(txn) = self else {
-            return self.insert(insert, rows).await;
+            return self.insert(insert, rows).await.map(|()| Vec::new());
         };
         if rows.is_empty() {
-            return Ok(());
+            return Ok(rows);
         }
         let mut copy = txn.copy_in_raw(&insert.copy_sql()).await.map_err(pg_err)?;
         // Sent in pieces, so that the server stores one while the next is encoded.
@@ -229,7 +236,8 @@ impl<'a> Txn<'a> {
                 return Err(err);
             }
         }
-        copy.finish().await.map(|_| ()).map_err(pg_err)
+        copy.finish().await.map_err(pg_err)?;
+        Ok(rows)
     }
 
     /// Runs `sql` (with `?` placeholders) with `values`.

@@ -1,15 +1,13 @@
 //! The importer's bookkeeping tables (migration `legacy_import`) and the maps a later run
 //! rebuilds from the targets.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use gerak_actors::{Domain, money::Currency};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use uuid::Uuid;
 
 use crate::{
-    CampaignRef, ChallengeRef, Importer, LegacyError, ParticipationRef,
+    CampaignRef, ChallengeRef, HashMap, Importer, LegacyError, ParticipationRef,
     batch::{Insert, Merge, Reject, int, opt_text, text, time},
     clean::Fnv,
     sink::Txn,
@@ -72,7 +70,7 @@ pub async fn checkpoints(
             [Value::from(table)],
         ))
         .await?;
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for row in rows {
         let start: i64 = row.try_get_by_index(0)?;
         let fingerprint: i64 = row.try_get_by_index(1)?;
@@ -244,7 +242,7 @@ pub async fn load(importer: &mut Importer) -> Result<(), LegacyError> {
     }
 
     let db = importer.db(Domain::Campaigns).clone();
-    let mut organizers = HashMap::new();
+    let mut organizers = HashMap::default();
     for row in query(
         &db,
         "SELECT legacy_id, id, organizer_id, currency, slug FROM campaigns",
@@ -305,7 +303,7 @@ pub async fn load(importer: &mut Importer) -> Result<(), LegacyError> {
             },
         );
     }
-    let mut by_id = HashMap::new();
+    let mut by_id = HashMap::default();
     for row in query(
         &db,
         "SELECT legacy_id, id, user_id, challenge_id FROM participations",

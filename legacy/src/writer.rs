@@ -43,6 +43,8 @@ pub struct Writer {
     open: Vec<Option<Txn<'static>>>,
     /// Legacy rows in the batches of the open group.
     group_rows: usize,
+    /// Rows written, handed back to be freed by the thread that allocated them.
+    pub spent: Vec<Vec<Vec<sea_orm::Value>>>,
 }
 
 impl Writer {
@@ -52,6 +54,7 @@ impl Writer {
             targets,
             open,
             group_rows: 0,
+            spent: Vec::new(),
         }
     }
 
@@ -161,14 +164,18 @@ impl Writer {
             },
         ));
         let err = Importer::write_err(primary);
+        let spent = &mut self.spent;
         let primary_rows = async {
             for rows in batch.primary {
                 if fresh && rows.insert.batch_owned {
-                    txn.insert_new(&rows.insert, rows.rows).await
+                    spent.push(
+                        txn.insert_new(&rows.insert, rows.rows)
+                            .await
+                            .map_err(&err)?,
+                    );
                 } else {
-                    txn.insert(&rows.insert, rows.rows).await
+                    txn.insert(&rows.insert, rows.rows).await.map_err(&err)?;
                 }
-                .map_err(&err)?;
             }
             for statement in batch.primary_statements {
                 let values = statement.values.map(|v| v.0).unwrap_or_default();

@@ -86,6 +86,7 @@ migrator!(
         legacy_import_deferred::Migration,
         outbox_pending::Migration,
         byte_order_keys::Migration,
+        donations::m0002_ledger_account_by_owner::Migration,
     ]
 );
 migrator!(

@@ -3,7 +3,7 @@
 //! merged into the first; `REFUND-<ref>` rows with a negative amount become refunds of
 //! the donation they name.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use gerak_actors::{Domain, money::Money};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{LegacyTable, first_time};
 use crate::{
-    Importer, LegacyError,
+    HashMap, Importer, LegacyError,
     batch::{Batch, Insert, Merge, Reject, boolean, int, opt_text, opt_time, text, time},
     clean,
     source::LegacyRow,
@@ -64,19 +64,32 @@ const LEDGER_COLUMNS: &[&str] = &[
 ];
 const REFUND_PREFIX: &str = "REFUND-";
 
-/// A donation as it stands in the target, or as this run wrote it.
+/// A donation as it stands in the target, or as this run wrote it. One is kept per
+/// donation for the whole run (refunds and retried webhooks find theirs by reference), so
+/// ids are kept as UUIDs and codes as the constants they are, not as strings of their own.
 #[derive(Debug, Clone)]
 pub(crate) struct Known {
-    id: String,
+    id: Uuid,
     legacy_id: Option<i64>,
-    kind: String,
-    status: String,
+    kind: Cow<'static, str>,
+    status: Cow<'static, str>,
     amount: i64,
     refunded: i64,
-    currency: String,
-    donor: Option<String>,
-    campaign: String,
+    currency: Cow<'static, str>,
+    donor: Option<Uuid>,
+    campaign: Uuid,
 }
+
+/// `value` as one of the `constants` it equals, or as a string of its own.
+fn code(value: String, constants: &[&'static str]) -> Cow<'static, str> {
+    match constants.iter().find(|c| **c == value) {
+        Some(constant) => Cow::Borrowed(constant),
+        None => Cow::Owned(value),
+    }
+}
+
+const KINDS: &[&str] = &["DIRECT", "SPONSOR_MATCH"];
+const STATUSES: &[&str] = &["PAID", "PENDING", "FAILED", "REFUNDED"];
 
 impl LegacyTable for Donations {
     const NAME: &'static str = "donations";
@@ -158,7 +171,7 @@ impl LegacyTable for Donations {
                 .map_err(&err)?;
             (earlier, by_legacy)
         } else {
-            (HashMap::new(), HashMap::new())
+            (HashMap::default(), HashMap::default())
         };
         let mut by_ref = std::mem::take(&mut importer.known_donations);
         by_ref.extend(earlier);
@@ -235,7 +248,7 @@ impl LegacyTable for Donations {
                     // A retried webhook: the payment happened once.
                     batch.merges.push(Merge {
                         legacy_id: row.id,
-                        into_id: first.id.clone(),
+                        into_id: first.id.to_string(),
                         reason: format!("retried payment webhook: same payment_ref {reference} as legacy donation {}", first.legacy_id.map_or("?".to_owned(), |l| l.to_string())),
                         paid,
                     });
@@ -353,15 +366,15 @@ impl LegacyTable for Donations {
                 ],
             );
             let known = Known {
-                id: id.to_string(),
+                id,
                 legacy_id: Some(row.id),
-                kind: kind.to_owned(),
-                status: status.to_owned(),
+                kind: Cow::Borrowed(kind),
+                status: Cow::Borrowed(status),
                 amount: amount.minor,
                 refunded,
-                currency: currency.code().to_owned(),
-                donor: donor.map(|d| d.to_string()),
-                campaign: campaign.id.to_string(),
+                currency: Cow::Borrowed(currency.code()),
+                donor,
+                campaign: campaign.id,
             };
             if money_moved {
                 for leg in payment_legs(&known, row.id, &reference, created) {
@@ -439,13 +452,13 @@ fn refund(
         batch.reject(row, columns, "refund of zero", paid);
         return;
     }
-    match original.status.as_str() {
+    match original.status.as_ref() {
         "REFUNDED" if original.refunded == original.amount => {
             // The monolith marked the donation refunded and recorded the refund as a row
             // too: the donation is imported fully refunded already.
             batch.merges.push(Merge {
                 legacy_id: row.id,
-                into_id: original.id.clone(),
+                into_id: original.id.to_string(),
                 reason: format!(
                     "refund row of {original_ref}, whose donation was already marked refunded"
                 ),
@@ -457,7 +470,7 @@ fn refund(
             original.refunded += refund;
             let full = original.refunded == original.amount;
             if full {
-                original.status = "REFUNDED".to_owned();
+                original.status = Cow::Borrowed("REFUNDED");
             }
             for leg in refund_legs(original, row.id, "row", refund, at) {
                 batch.push(ledger, leg);
@@ -474,7 +487,7 @@ fn refund(
             ));
             batch.merges.push(Merge {
                 legacy_id: row.id,
-                into_id: original.id.clone(),
+                into_id: original.id.to_string(),
                 reason: format!("refund of {original_ref}, applied to its donation"),
                 paid: None,
             });
@@ -518,7 +531,7 @@ fn update(
         .or(stamp)
         .unwrap_or_else(Utc::now);
     let reference = payment_ref(row);
-    match (known.status.as_str(), status) {
+    match (known.status.as_ref(), status) {
         ("PENDING", "FAILED") => {
             applied(by_ref, &reference, known, "FAILED", 0);
             let (key, key_value) = donation_key(known);
@@ -579,7 +592,7 @@ fn applied(
     if let Some(entry) = by_ref.get_mut(reference)
         && entry.id == known.id
     {
-        entry.status = status.to_owned();
+        entry.status = code(status.to_owned(), STATUSES);
         entry.refunded += refund;
     }
 }
@@ -590,7 +603,7 @@ fn applied(
 fn donation_key(donation: &Known) -> (&'static str, Value) {
     match donation.legacy_id {
         Some(legacy_id) => ("legacy_id", Value::from(legacy_id)),
-        None => ("id", Value::from(donation.id.clone())),
+        None => ("id", Value::from(donation.id.to_string())),
     }
 }
 
@@ -599,48 +612,56 @@ fn statement(sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values)
 }
 
+/// One leg of a ledger movement: owner type, owner id, signed amount, description.
+type Leg<'a> = (&'static str, &'a str, i64, Cow<'static, str>);
+
+/// The suffix every imported movement's description carries.
+macro_rules! imported {
+    ($description:literal) => {
+        Cow::Borrowed(concat!($description, " (imported from the legacy system)"))
+    };
+}
+
 /// The legs the live system writes when a payment arrives (direct) or a match is paid.
 fn payment_legs(d: &Known, legacy_id: i64, reference: &str, at: DateTime<Utc>) -> Vec<Vec<Value>> {
-    let donor = d.donor.clone().unwrap_or_default();
+    let (donor, campaign) = owners(d);
     let x = d.amount;
-    let legs: Vec<(&str, String, i64, String)> = if d.kind == "SPONSOR_MATCH" {
-        vec![
+    if d.kind == "SPONSOR_MATCH" {
+        let legs = [
             (
                 "USER",
-                donor,
+                donor.as_str(),
                 -x,
-                "Sponsor match for an approved action".to_owned(),
+                imported!("Sponsor match for an approved action"),
             ),
             (
                 "CAMPAIGN",
-                d.campaign.clone(),
+                campaign.as_str(),
                 x,
-                "Sponsor match received".to_owned(),
+                imported!("Sponsor match received"),
             ),
-        ]
-    } else {
-        vec![
-            (
-                "EXTERNAL",
-                "payments".to_owned(),
-                -x,
-                format!("Payment {reference} received"),
-            ),
-            (
-                "USER",
-                donor.clone(),
-                x,
-                format!("Payment {reference} received"),
-            ),
-            ("USER", donor, -x, "Donation to a campaign".to_owned()),
-            (
-                "CAMPAIGN",
-                d.campaign.clone(),
-                x,
-                "Donation received".to_owned(),
-            ),
-        ]
-    };
+        ];
+        return ledger_rows(d, legacy_id, "payment", legs, at);
+    }
+    let received: Cow<'static, str> = Cow::Owned(format!(
+        "Payment {reference} received (imported from the legacy system)"
+    ));
+    let legs = [
+        ("EXTERNAL", "payments", -x, received.clone()),
+        ("USER", donor.as_str(), x, received),
+        (
+            "USER",
+            donor.as_str(),
+            -x,
+            imported!("Donation to a campaign"),
+        ),
+        (
+            "CAMPAIGN",
+            campaign.as_str(),
+            x,
+            imported!("Donation received"),
+        ),
+    ];
     ledger_rows(d, legacy_id, "payment", legs, at)
 }
 
@@ -651,90 +672,129 @@ fn refund_legs(
     refund: i64,
     at: DateTime<Utc>,
 ) -> Vec<Vec<Value>> {
-    let donor = d.donor.clone().unwrap_or_default();
-    let legs: Vec<(&str, String, i64, String)> = if d.kind == "SPONSOR_MATCH" {
-        vec![
+    let (donor, campaign) = owners(d);
+    let movement = format!("refund-{source}");
+    if d.kind == "SPONSOR_MATCH" {
+        let legs = [
             (
                 "CAMPAIGN",
-                d.campaign.clone(),
+                campaign.as_str(),
                 -refund,
-                "Refund of a sponsor match".to_owned(),
-            ),
-            ("USER", donor, refund, "Sponsor match refunded".to_owned()),
-        ]
-    } else {
-        vec![
-            (
-                "CAMPAIGN",
-                d.campaign.clone(),
-                -refund,
-                "Refund of a donation".to_owned(),
+                imported!("Refund of a sponsor match"),
             ),
             (
                 "USER",
-                donor.clone(),
+                donor.as_str(),
                 refund,
-                "Refund of a donation".to_owned(),
+                imported!("Sponsor match refunded"),
             ),
-            ("USER", donor, -refund, "Refund paid back".to_owned()),
-            (
-                "EXTERNAL",
-                "payments".to_owned(),
-                refund,
-                "Refund paid back".to_owned(),
-            ),
-        ]
-    };
-    ledger_rows(d, legacy_id, &format!("refund-{source}"), legs, at)
+        ];
+        return ledger_rows(d, legacy_id, &movement, legs, at);
+    }
+    let legs = [
+        (
+            "CAMPAIGN",
+            campaign.as_str(),
+            -refund,
+            imported!("Refund of a donation"),
+        ),
+        (
+            "USER",
+            donor.as_str(),
+            refund,
+            imported!("Refund of a donation"),
+        ),
+        (
+            "USER",
+            donor.as_str(),
+            -refund,
+            imported!("Refund paid back"),
+        ),
+        (
+            "EXTERNAL",
+            "payments",
+            refund,
+            imported!("Refund paid back"),
+        ),
+    ];
+    ledger_rows(d, legacy_id, &movement, legs, at)
+}
+
+/// The donor's and the campaign's account ids (the donor's empty when there is none).
+fn owners(d: &Known) -> (String, String) {
+    let donor = d.donor.map(|u| u.to_string()).unwrap_or_default();
+    (donor, d.campaign.to_string())
 }
 
 /// Ledger rows with ids derived from (legacy row, movement, leg): written again, they
 /// are the same rows, so a repeated batch cannot post a movement twice.
-fn ledger_rows(
+fn ledger_rows<const LEGS: usize>(
     d: &Known,
     legacy_id: i64,
     movement: &str,
-    legs: Vec<(&str, String, i64, String)>,
+    legs: [Leg<'_>; LEGS],
     at: DateTime<Utc>,
 ) -> Vec<Vec<Value>> {
-    let movement_id: Uuid = clean::stable_id(&format!("movement-{movement}"), legacy_id, Some(at));
+    let movement_id: Uuid = clean::stable_id_of(&["movement-", movement], legacy_id, Some(at));
+    let mut leg_number = [0u8; 20];
     legs.into_iter()
         .enumerate()
         .map(|(leg, (owner_type, owner_id, amount, description))| {
+            let leg = number(leg, &mut leg_number);
+            let id = clean::stable_id_of(&["ledger-", movement, "-", leg], legacy_id, Some(at));
             vec![
-                text(
-                    clean::stable_id(&format!("ledger-{movement}-{leg}"), legacy_id, Some(at))
-                        .to_string(),
-                ),
+                text(id.to_string()),
                 text(movement_id.to_string()),
                 text(owner_type),
                 text(owner_id),
-                text(d.currency.clone()),
+                text(d.currency.as_ref()),
                 int(amount),
-                text(d.id.clone()),
-                text(format!("{description} (imported from the legacy system)")),
+                text(d.id.to_string()),
+                text(description),
                 time(at),
             ]
         })
         .collect()
 }
 
+/// `n` in decimal, written into `buffer`.
+fn number(n: usize, buffer: &mut [u8; 20]) -> &str {
+    let mut at = buffer.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
+}
+
 const KNOWN_SELECT: &str = "SELECT id, legacy_id, kind, status, amount_minor, refunded_minor, currency, donor_id, campaign_id, payment_ref FROM donations";
 
+/// A stored donation. Its ids are UUIDs (the donations domain and the importer make
+/// them so); a row whose ids are not is left out, as if it were not there.
 fn known(row: &sea_orm::QueryResult) -> Option<(String, Known)> {
     let get = |i: usize| row.try_get_by_index::<Option<String>>(i).ok().flatten();
+    let uuid = |i: usize| get(i).and_then(|text| Uuid::parse_str(&text).ok());
+    let donor = match get(7) {
+        Some(text) => Some(Uuid::parse_str(&text).ok()?),
+        None => None,
+    };
     Some((
         get(9)?,
         Known {
-            id: get(0)?,
+            id: uuid(0)?,
             legacy_id: row.try_get_by_index::<Option<i64>>(1).ok().flatten(),
-            kind: get(2)?,
-            status: get(3)?,
+            kind: code(get(2)?, KINDS),
+            status: code(get(3)?, STATUSES),
             amount: row.try_get_by_index(4).ok()?,
             refunded: row.try_get_by_index(5).ok()?,
-            currency: get(6)?,
-            donor: get(7),
-            campaign: get(8)?,
+            currency: code(get(6)?, &[]),
+            donor,
+            campaign: uuid(8)?,
         },
     ))
 }
@@ -754,7 +814,7 @@ async fn known_by_ref(
     db: &impl ConnectionTrait,
     refs: &[String],
 ) -> Result<HashMap<String, Known>, sea_orm::DbErr> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for chunk in refs.chunks(10_000) {
         let marks = vec!["?"; chunk.len()].join(",");
         let sql = placeholders(
@@ -784,7 +844,7 @@ async fn known_by_legacy(
     last: i64,
 ) -> Result<HashMap<i64, Known>, sea_orm::DbErr> {
     let sql = format!("{KNOWN_SELECT} WHERE legacy_id >= {first} AND legacy_id <= {last}");
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for row in db
         .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?

@@ -452,7 +452,7 @@ async fn assert_all_indexes_built(server: &TestServer, backend: Backend) {
     );
     let ledger_account = match backend {
         Backend::Servers => "donations.ledger_account",
-        Backend::Embedded => "donations.ledger_entries(owner_type,owner_id,currency,id)",
+        Backend::Embedded => "donations.ledger_entries(owner_id,owner_type,currency,id)",
     };
     assert!(built.iter().any(|n| n == ledger_account), "{built:?}");
 }
