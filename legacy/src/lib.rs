@@ -278,6 +278,7 @@ impl Importer {
                 .map_err(|err| LegacyError::WriterStopped(err.to_string()))?;
             self.waited_for_writer += waiting.elapsed();
             written?;
+            // Freed on this thread, which allocated them (see `Writer::spent`).
             drop(std::mem::take(&mut writer.spent));
             return Ok(writer);
         }

@@ -43,7 +43,8 @@ pub struct Writer {
     open: Vec<Option<Txn<'static>>>,
     /// Legacy rows in the batches of the open group.
     group_rows: usize,
-    /// Rows written, handed back to be freed by the thread that allocated them.
+    /// Rows written, handed back to be freed by the thread that allocated them: memory
+    /// freed by another thread made each allocation of the next batch a cache miss.
     pub spent: Vec<Vec<Vec<sea_orm::Value>>>,
 }
 
