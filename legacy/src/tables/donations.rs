@@ -586,13 +586,13 @@ fn applied(
     by_ref: &mut HashMap<String, Known>,
     reference: &str,
     known: &Known,
-    status: &str,
+    status: &'static str,
     refund: i64,
 ) {
     if let Some(entry) = by_ref.get_mut(reference)
         && entry.id == known.id
     {
-        entry.status = code(status.to_owned(), STATUSES);
+        entry.status = Cow::Borrowed(status);
         entry.refunded += refund;
     }
 }
@@ -736,11 +736,11 @@ fn ledger_rows<const LEGS: usize>(
     at: DateTime<Utc>,
 ) -> Vec<Vec<Value>> {
     let movement_id: Uuid = clean::stable_id_of(&["movement-", movement], legacy_id, Some(at));
-    let mut leg_number = [0u8; 20];
+    let mut leg_number = itoa::Buffer::new();
     legs.into_iter()
         .enumerate()
         .map(|(leg, (owner_type, owner_id, amount, description))| {
-            let leg = number(leg, &mut leg_number);
+            let leg = leg_number.format(leg);
             let id = clean::stable_id_of(&["ledger-", movement, "-", leg], legacy_id, Some(at));
             vec![
                 text(id.to_string()),
@@ -755,21 +755,6 @@ fn ledger_rows<const LEGS: usize>(
             ]
         })
         .collect()
-}
-
-/// `n` in decimal, written into `buffer`.
-fn number(n: usize, buffer: &mut [u8; 20]) -> &str {
-    let mut at = buffer.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buffer[at..]).unwrap_or("0")
 }
 
 const KNOWN_SELECT: &str = "SELECT id, legacy_id, kind, status, amount_minor, refunded_minor, currency, donor_id, campaign_id, payment_ref FROM donations";
@@ -792,7 +777,7 @@ fn known(row: &sea_orm::QueryResult) -> Option<(String, Known)> {
             status: code(get(3)?, STATUSES),
             amount: row.try_get_by_index(4).ok()?,
             refunded: row.try_get_by_index(5).ok()?,
-            currency: code(get(6)?, &[]),
+            currency: Cow::Owned(get(6)?),
             donor,
             campaign: uuid(8)?,
         },
