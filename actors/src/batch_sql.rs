@@ -35,6 +35,45 @@ where
     }
 }
 
+/// Inserts `first`, then `then` (each batch with the same columns set in all its rows). On
+/// PostgreSQL both go in one statement, the first as a data-modifying `WITH`: a round trip
+/// less inside the transaction (the payments' ledger rows and their events).
+pub(crate) async fn insert_rows_together<A, B, C>(
+    conn: &C,
+    first: Vec<A>,
+    then: Vec<B>,
+) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait,
+    B: ActiveModelTrait,
+    C: ConnectionTrait,
+{
+    if conn.get_database_backend() != DbBackend::Postgres || first.is_empty() || then.is_empty() {
+        insert_rows(conn, first).await?;
+        return insert_rows(conn, then).await;
+    }
+    let first = recordset_insert(first, &[], false)?;
+    let then = recordset_insert(then, &[], false)?;
+    // Each text binds its rows as `$1`; the second's become `$2`.
+    let sql = format!(
+        "WITH \"first\" AS ({}) {}",
+        first.sql,
+        then.sql.replace(RECORDS, "$2::jsonb")
+    );
+    let values = first
+        .values
+        .into_iter()
+        .chain(then.values)
+        .flat_map(|values| values.0);
+    conn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await
+    .map(|_| ())
+}
+
 /// Inserts `rows`, skipping those whose `conflict` columns match a row already stored,
 /// and returns the rows inserted.
 pub(crate) async fn insert_rows_returning<A, C>(
@@ -78,6 +117,9 @@ pub(crate) fn any_of(column: &str, values: &[String]) -> SimpleExpr {
     )
 }
 
+/// Where a batch statement binds its rows.
+const RECORDS: &str = "$1::jsonb";
+
 /// `INSERT INTO t (cols) SELECT cols FROM jsonb_to_recordset($1) … ORDER BY the rows'
 /// order` (an identity column numbers them as given), with `ON CONFLICT (conflict) DO
 /// NOTHING` and `RETURNING *` when asked.
@@ -115,7 +157,7 @@ fn recordset_insert<A: ActiveModelTrait>(
         .collect::<Result<Vec<_>, DbErr>>()?;
     let mut sql = format!(
         "INSERT INTO {table} ({names}) SELECT {names} FROM ROWS FROM \
-         (jsonb_to_recordset($1::jsonb) AS ({typed})) WITH ORDINALITY AS r({names}, \"#\") \
+         (jsonb_to_recordset({RECORDS}) AS ({typed})) WITH ORDINALITY AS r({names}, \"#\") \
          ORDER BY \"#\"",
         table = quoted(A::Entity::default().table_name()),
         names = names.join(", "),
@@ -240,5 +282,68 @@ mod tests {
         assert!(stored.iter().all(|r| r.created_at == at
             && r.published_at.is_none()
             && r.event_type == "kind \"quoted\" ✓"));
+    }
+
+    /// Two batches for two tables, together: every row of each lands in its own table,
+    /// in order (one statement on PostgreSQL); an empty batch leaves the other whole.
+    #[tokio::test]
+    async fn two_batches_go_in_together() {
+        let sqlite = ScratchDb::open(Domain::Donations).await.unwrap();
+        two_batches_together(&sqlite).await;
+        if let Some(postgres) = ScratchDb::open_postgres(Domain::Donations).await {
+            two_batches_together(&postgres).await;
+        }
+    }
+
+    async fn two_batches_together(scratch: &ScratchDb) {
+        use gerak_entities::donations::ledger_entry;
+        let db = &scratch.db.write;
+        let at = Utc.with_ymd_and_hms(2026, 12, 7, 1, 2, 3).unwrap();
+        let leg = |id: &str, amount: i64| ledger_entry::ActiveModel {
+            id: Set(id.to_owned()),
+            movement_id: Set("m".to_owned()),
+            owner_type: Set("USER".to_owned()),
+            owner_id: Set("u".to_owned()),
+            currency: Set("IDR".to_owned()),
+            amount_minor: Set(amount),
+            donation_id: Set(None),
+            description: Set("a $1::jsonb in the text".to_owned()),
+            occurred_at: Set(at),
+        };
+        insert_rows_together(
+            db,
+            vec![leg("l1", -5), leg("l2", 5)],
+            vec![event("e1", at), event("e2", at)],
+        )
+        .await
+        .unwrap();
+        insert_rows_together(
+            db,
+            Vec::<ledger_entry::ActiveModel>::new(),
+            vec![event("e3", at)],
+        )
+        .await
+        .unwrap();
+        let legs = ledger_entry::Entity::find()
+            .order_by_asc(ledger_entry::Column::Id)
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(
+            legs.iter()
+                .map(|l| (l.id.as_str(), l.amount_minor, l.description.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("l1", -5, "a $1::jsonb in the text"),
+                ("l2", 5, "a $1::jsonb in the text")
+            ]
+        );
+        let events = outbox_event::Entity::find()
+            .order_by_asc(outbox_event::Column::Seq)
+            .all(db)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = events.iter().map(|r| r.event_id.as_str()).collect();
+        assert_eq!(ids, ["e1", "e2", "e3"]);
     }
 }

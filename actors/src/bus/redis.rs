@@ -33,7 +33,12 @@ const LIVE_CAPACITY: usize = 4096;
 pub struct RedisBus {
     client: Client,
     prefix: String,
-    publisher: OnceCell<ConnectionManager>,
+    /// For acknowledgements, trimming and pings.
+    control: OnceCell<ConnectionManager>,
+    /// One per source domain, made by the first publish, which is the domain's relay on
+    /// the domain's own thread: the connection's I/O runs there too, and a publish does
+    /// not wait for a busy HTTP worker to write it and read the answer.
+    publishers: [OnceCell<ConnectionManager>; Domain::ALL.len()],
     live: broadcast::Sender<Arc<Event>>,
     listening: OnceCell<()>,
     trimming: OnceCell<()>,
@@ -49,7 +54,8 @@ impl RedisBus {
         Ok(Self {
             client,
             prefix: prefix.to_owned(),
-            publisher: OnceCell::new(),
+            control: OnceCell::new(),
+            publishers: Default::default(),
             live,
             listening: OnceCell::new(),
             trimming: OnceCell::new(),
@@ -75,15 +81,29 @@ impl RedisBus {
     }
 
     async fn connection(&self) -> Result<ConnectionManager, BusError> {
-        self.publisher
-            .get_or_try_init(|| async {
-                tokio::time::timeout(Duration::from_secs(3), self.client.get_connection_manager())
-                    .await
-                    .map_err(|_| BusError::Unreachable("Redis did not answer in time".to_owned()))?
-                    .map_err(|e| BusError::Unreachable(e.to_string()))
-            })
-            .await
-            .cloned()
+        self.connect_once(&self.control).await
+    }
+
+    async fn publisher(&self, source: Domain) -> Result<ConnectionManager, BusError> {
+        let index = Domain::ALL
+            .iter()
+            .position(|domain| *domain == source)
+            .unwrap_or_default();
+        self.connect_once(&self.publishers[index]).await
+    }
+
+    async fn connect_once(
+        &self,
+        cell: &OnceCell<ConnectionManager>,
+    ) -> Result<ConnectionManager, BusError> {
+        cell.get_or_try_init(|| async {
+            tokio::time::timeout(Duration::from_secs(3), self.client.get_connection_manager())
+                .await
+                .map_err(|_| BusError::Unreachable("Redis did not answer in time".to_owned()))?
+                .map_err(|e| BusError::Unreachable(e.to_string()))
+        })
+        .await
+        .cloned()
     }
 
     /// One task per bus forwards the pattern subscription to every live subscriber,
@@ -264,7 +284,10 @@ impl Transport for RedisBus {
     /// One pipeline for the whole batch: a round trip per batch, not per event.
     fn publish_all(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), BusError>> {
         Box::pin(async move {
-            let mut connection = self.connection().await?;
+            let Some(first) = events.first() else {
+                return Ok(());
+            };
+            let mut connection = self.publisher(first.source).await?;
             let mut pipe = redis::pipe();
             for event in &events {
                 let payload = serde_json::to_string(event)

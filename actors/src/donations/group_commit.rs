@@ -232,12 +232,7 @@ async fn write_batch(
             serde_json::json!({}),
         ));
     }
-    if !ledger.is_empty() {
-        crate::batch_sql::insert_rows(&txn, ledger)
-            .await
-            .map_err(|e| db.map_err(e))?;
-    }
-    service.commit_with(txn, events).await?;
+    service.commit_with_ledger(txn, ledger, events).await?;
     let moved: HashMap<&str, &donation::Model> = moved
         .iter()
         .map(|row| (row.payment_ref.as_str(), row))

@@ -19,8 +19,8 @@ use crate::{
     db::{DomainDb, Order},
     money::{Currency, Money},
     runtime::{
-        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with, event_money,
-        event_text, one_by_one,
+        ApplyEvent, ApplyEvents, Domain, DomainService, Outbox, claim, commit_with,
+        commit_with_rows, event_money, event_text, one_by_one,
     },
 };
 
@@ -279,8 +279,7 @@ impl DonationsService {
             }
             Err(err) => return Err(self.db.map_err(err)),
         };
-        self.post(
-            &txn,
+        let ledger = movement(
             &row,
             &[
                 (
@@ -296,11 +295,11 @@ impl DonationsService {
                     "Sponsor match received".to_owned(),
                 ),
             ],
-        )
-        .await?;
+        )?;
         let donation = to_donation(row)?;
-        self.commit_with(
+        self.commit_with_ledger(
             txn,
+            ledger,
             vec![donation_event("donation_paid", &donation, json!({}))],
         )
         .await
@@ -488,6 +487,16 @@ impl DonationsService {
         events: Vec<Event>,
     ) -> Result<(), DomainError> {
         commit_with(&self.db, &self.outbox, txn, events).await
+    }
+
+    /// Commits `ledger` rows with `events` (one statement for both on PostgreSQL).
+    pub(super) async fn commit_with_ledger(
+        &self,
+        txn: DatabaseTransaction,
+        ledger: Vec<ledger_entry::ActiveModel>,
+        events: Vec<Event>,
+    ) -> Result<(), DomainError> {
+        commit_with_rows(&self.db, &self.outbox, txn, ledger, events).await
     }
 
     pub(super) async fn existing(&self, id: &str) -> Result<donation::Model, DomainError> {

@@ -33,8 +33,8 @@ pub(crate) use events::{claim, claim_all, event_money, event_text, one_by_one, s
 pub use faults::FaultSwitch;
 pub use handle::Route;
 pub(crate) use handle::{domain_handle, route_messages};
-pub(crate) use outbox::commit_with;
 pub use outbox::{Outbox, backlog as outbox_backlog};
+pub(crate) use outbox::{commit_with, commit_with_rows};
 
 use crate::{DomainError, db::DomainDb};
 

@@ -25,8 +25,8 @@ use std::{
 use chrono::Utc;
 use gerak_entities::outbox::outbox_event;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use tokio::sync::Notify;
 
@@ -59,6 +59,20 @@ const MARK_CHUNK: usize = 500;
 /// its own, and nothing waits for it (the relay remembers what it published).
 const MARK_EVERY: Duration = Duration::from_millis(100);
 
+fn rows_of(events: &[Event]) -> Vec<outbox_event::ActiveModel> {
+    events
+        .iter()
+        .map(|event| outbox_event::ActiveModel {
+            event_id: Set(event.id.clone()),
+            event_type: Set(event.kind.clone()),
+            payload: Set(serde_json::to_string(event).unwrap_or_default()),
+            created_at: Set(Utc::now()),
+            published_at: Set(None),
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// A domain's side of its outbox: stage events, then hand them to the relay after commit.
 #[derive(Clone, Default)]
 pub struct Outbox {
@@ -74,15 +88,18 @@ impl Outbox {
         txn: &DatabaseTransaction,
         events: &[Event],
     ) -> Result<(), DbErr> {
-        let rows = events.iter().map(|event| outbox_event::ActiveModel {
-            event_id: Set(event.id.clone()),
-            event_type: Set(event.kind.clone()),
-            payload: Set(serde_json::to_string(event).unwrap_or_default()),
-            created_at: Set(Utc::now()),
-            published_at: Set(None),
-            ..Default::default()
-        });
-        crate::batch_sql::insert_rows(txn, rows.collect()).await
+        crate::batch_sql::insert_rows(txn, rows_of(events)).await
+    }
+
+    /// Writes `rows` and then `events` in `txn`, in one statement where the database
+    /// allows it.
+    pub(crate) async fn stage_with<A: ActiveModelTrait>(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: Vec<A>,
+        events: &[Event],
+    ) -> Result<(), DbErr> {
+        crate::batch_sql::insert_rows_together(txn, rows, rows_of(events)).await
     }
 
     /// Hands committed events to the relay (call after commit).
@@ -434,6 +451,26 @@ pub(crate) async fn commit_with(
 ) -> Result<(), crate::DomainError> {
     outbox
         .stage(&txn, &events)
+        .await
+        .map_err(|e| db.map_err(e))?;
+    txn.commit().await.map_err(|e| db.map_err(e))?;
+    if !events.is_empty() {
+        outbox.hand_over(events);
+    }
+    Ok(())
+}
+
+/// [`commit_with`], writing `rows` first (with the events, in one statement where the
+/// database allows it).
+pub(crate) async fn commit_with_rows<A: ActiveModelTrait>(
+    db: &DomainDb,
+    outbox: &Outbox,
+    txn: DatabaseTransaction,
+    rows: Vec<A>,
+    events: Vec<Event>,
+) -> Result<(), crate::DomainError> {
+    outbox
+        .stage_with(&txn, rows, &events)
         .await
         .map_err(|e| db.map_err(e))?;
     txn.commit().await.map_err(|e| db.map_err(e))?;
