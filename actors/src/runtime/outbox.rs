@@ -82,17 +82,8 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Writes `events` in `txn`; they are published after it commits.
-    pub(crate) async fn stage(
-        &self,
-        txn: &DatabaseTransaction,
-        events: &[Event],
-    ) -> Result<(), DbErr> {
-        crate::batch_sql::insert_rows(txn, rows_of(events)).await
-    }
-
     /// Writes `rows` and then `events` in `txn`, in one statement where the database
-    /// allows it.
+    /// allows it; the events are published after it commits.
     pub(crate) async fn stage_with<A: ActiveModelTrait>(
         &self,
         txn: &DatabaseTransaction,
@@ -449,15 +440,8 @@ pub(crate) async fn commit_with(
     txn: DatabaseTransaction,
     events: Vec<Event>,
 ) -> Result<(), crate::DomainError> {
-    outbox
-        .stage(&txn, &events)
-        .await
-        .map_err(|e| db.map_err(e))?;
-    txn.commit().await.map_err(|e| db.map_err(e))?;
-    if !events.is_empty() {
-        outbox.hand_over(events);
-    }
-    Ok(())
+    let no_rows = Vec::<outbox_event::ActiveModel>::new();
+    commit_with_rows(db, outbox, txn, no_rows, events).await
 }
 
 /// [`commit_with`], writing `rows` first (with the events, in one statement where the
@@ -572,8 +556,9 @@ mod tests {
         // A change that rolls back publishes nothing.
         let txn = db.write.begin().await.unwrap();
         outbox
-            .stage(
+            .stage_with(
                 &txn,
+                Vec::<outbox_event::ActiveModel>::new(),
                 &[Event::new(
                     Domain::Users,
                     "user_registered",
