@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark, in one run: build release, seed the dataset through the real API, start
 # the server and a raw baseline, measure, print the table and write
-# bench/results/<date>-<backend>.json. See "Benchmarks" in the README.
+# bench/results/<date>-<backend>.json (with -<commit> when that day's file exists). See
+# "Benchmarks" in the README.
 #
 #   bench/run.sh                 # embedded default: SQLite files, in-process bus
 #   bench/run.sh --servers       # PostgreSQL (127.0.0.1:5432, user postgres) + Redis (127.0.0.1:6379)
@@ -250,4 +251,8 @@ json.dump({"date": "$DATE", "stamp": "$STAMP", "backend": "$BACKEND", "bus": "$B
            "quick": $QUICK == 1, "seed_seconds": $SEEDED}, open(sys.argv[1], "w"), indent=2)
 PY
 SUFFIX=$([ "$QUICK" = 1 ] && echo "-quick" || true)
-"$BENCH" report --run "$RUN" --out "$ROOT/bench/results/$DATE-$BACKEND$SUFFIX.json" --table "$RUN/table.md"
+OUT=$ROOT/bench/results/$DATE-$BACKEND$SUFFIX
+# A later run of the same day keeps the earlier one's file: it takes its commit's name.
+if [ -e "$OUT.json" ]; then OUT=$OUT-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo again); fi
+if [ -e "$OUT.json" ]; then OUT=$OUT-$(date -u +%H%M%S); fi
+"$BENCH" report --run "$RUN" --out "$OUT.json" --table "$RUN/table.md"

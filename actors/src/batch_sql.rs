@@ -244,10 +244,14 @@ mod tests {
     /// only the rows inserted come back: on SQLite and on PostgreSQL.
     #[tokio::test]
     async fn a_batch_goes_in_whole_and_in_order_and_conflicts_are_skipped() {
+        on_both_backends(a_batch_goes_in_whole).await;
+    }
+
+    async fn on_both_backends(check: impl AsyncFn(&ScratchDb)) {
         let sqlite = ScratchDb::open(Domain::Donations).await.unwrap();
-        a_batch_goes_in_whole(&sqlite).await;
+        check(&sqlite).await;
         if let Some(postgres) = ScratchDb::open_postgres(Domain::Donations).await {
-            a_batch_goes_in_whole(&postgres).await;
+            check(&postgres).await;
         }
     }
 
@@ -272,11 +276,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["c"]
         );
-        let stored = outbox_event::Entity::find()
-            .order_by_asc(outbox_event::Column::Seq)
-            .all(db)
-            .await
-            .unwrap();
+        let stored = stored_events(db).await;
         let ids: Vec<&str> = stored.iter().map(|r| r.event_id.as_str()).collect();
         assert_eq!(ids, ["b", "a", "c"]);
         assert!(stored.iter().all(|r| r.created_at == at
@@ -288,11 +288,7 @@ mod tests {
     /// in order (one statement on PostgreSQL); an empty batch leaves the other whole.
     #[tokio::test]
     async fn two_batches_go_in_together() {
-        let sqlite = ScratchDb::open(Domain::Donations).await.unwrap();
-        two_batches_together(&sqlite).await;
-        if let Some(postgres) = ScratchDb::open_postgres(Domain::Donations).await {
-            two_batches_together(&postgres).await;
-        }
+        on_both_backends(two_batches_together).await;
     }
 
     async fn two_batches_together(scratch: &ScratchDb) {
@@ -338,12 +334,16 @@ mod tests {
                 ("l2", 5, "a $1::jsonb in the text")
             ]
         );
-        let events = outbox_event::Entity::find()
+        let events = stored_events(db).await;
+        let ids: Vec<&str> = events.iter().map(|r| r.event_id.as_str()).collect();
+        assert_eq!(ids, ["e1", "e2", "e3"]);
+    }
+
+    async fn stored_events(db: &sea_orm::DatabaseConnection) -> Vec<outbox_event::Model> {
+        outbox_event::Entity::find()
             .order_by_asc(outbox_event::Column::Seq)
             .all(db)
             .await
-            .unwrap();
-        let ids: Vec<&str> = events.iter().map(|r| r.event_id.as_str()).collect();
-        assert_eq!(ids, ["e1", "e2", "e3"]);
+            .unwrap()
     }
 }
