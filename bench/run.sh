@@ -136,7 +136,7 @@ wait_drained() {
     backlog=$(curl -fsS "$URL/metrics" 2>/dev/null | awk '/^gerak_outbox_backlog/{s+=$2} END{print s+0}')
     lag=0
     if [ "$BACKEND" = servers ]; then
-      # By name: redis-cli before 7.2 has no `--scan --type`.
+      # By name: redis-cli 7.0 (Debian 12's) has no `--scan --type`.
       for stream in $(redis-cli -u "$REDIS" --scan --pattern 'gerak-bench:stream:*'); do
         lag=$((lag + $(redis-cli -u "$REDIS" --raw XINFO GROUPS "$stream" |
           awk 'prev=="lag"||prev=="pending"{s+=($0==""?0:$0)} {prev=$0} END{print s+0}')))
