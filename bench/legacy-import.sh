@@ -45,12 +45,12 @@ run sqlite GERAK_PROFILE=development
 
 DOMAINS="users campaigns challenges donations reports"
 for d in $DOMAINS; do
-  psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS gerak_bench_$d WITH (FORCE)" -c "CREATE DATABASE gerak_bench_$d"
+  psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS gerak_import_bench_$d WITH (FORCE)" -c "CREATE DATABASE gerak_import_bench_$d"
 done
 run postgres \
-  GERAK_USERS_DATABASE_URL="$PG/gerak_bench_users" GERAK_CAMPAIGNS_DATABASE_URL="$PG/gerak_bench_campaigns" \
-  GERAK_CHALLENGES_DATABASE_URL="$PG/gerak_bench_challenges" GERAK_DONATIONS_DATABASE_URL="$PG/gerak_bench_donations" \
-  GERAK_REPORTS_DATABASE_URL="$PG/gerak_bench_reports"
+  GERAK_USERS_DATABASE_URL="$PG/gerak_import_bench_users" GERAK_CAMPAIGNS_DATABASE_URL="$PG/gerak_import_bench_campaigns" \
+  GERAK_CHALLENGES_DATABASE_URL="$PG/gerak_import_bench_challenges" GERAK_DONATIONS_DATABASE_URL="$PG/gerak_import_bench_donations" \
+  GERAK_REPORTS_DATABASE_URL="$PG/gerak_import_bench_reports"
 
 echo "== catch-up run on SQLite (nothing changed)"
 run sqlite GERAK_PROFILE=development

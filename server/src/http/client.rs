@@ -108,7 +108,25 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// what counts as one client.
 pub fn ip_key(ip: IpAddr) -> String {
     match ip.to_canonical() {
-        IpAddr::V4(v4) => format!("ip:{v4}"),
+        // Made for every request: the digits pushed directly, without `format!`'s
+        // machinery (a hundredth of a cached answer's CPU).
+        IpAddr::V4(v4) => {
+            let mut key = String::with_capacity("ip:255.255.255.255".len());
+            key.push_str("ip:");
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    key.push('.');
+                }
+                if octet >= 100 {
+                    key.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    key.push(char::from(b'0' + octet / 10 % 10));
+                }
+                key.push(char::from(b'0' + octet % 10));
+            }
+            key
+        }
         IpAddr::V6(v6) => {
             let s = v6.segments();
             let prefix = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
@@ -164,5 +182,14 @@ mod tests {
             "ip:2001:db8:1:2::/64"
         );
         assert_eq!(ip_key("::ffff:192.0.2.1".parse().unwrap()), "ip:192.0.2.1");
+        for ip in [
+            "0.0.0.0",
+            "10.0.99.100",
+            "255.255.255.255",
+            "127.0.0.1",
+            "8.80.108.250",
+        ] {
+            assert_eq!(ip_key(ip.parse().unwrap()), format!("ip:{ip}"));
+        }
     }
 }

@@ -23,8 +23,9 @@ use futures::StreamExt;
 use gerak_schema::{Auth, Verdict};
 use serde_json::{Value, json};
 use sha2::Digest;
+use tracing::Instrument;
 
-use super::{AppState, client::Caller, request_id};
+use super::{AppState, client::Caller, request_id, scope::request_span};
 use crate::cache::{CacheKey, Layer};
 
 /// Whether the response cache answered: `hit`, `hit-shared` (another instance's answer,
@@ -277,6 +278,7 @@ fn body_too_large(state: &AppState, media: MediaType, headers: &HeaderMap) -> Ht
 fn too_many(caller: &Caller, headers: &HeaderMap, verdict: &Verdict) -> HttpResponse {
     let seconds = verdict.retry_after_secs.max(1);
     tracing::info!(
+        request_id = request_id(headers),
         rule = caller.rule,
         client = caller.key(),
         retry_after = seconds,
@@ -549,6 +551,28 @@ async fn run(
         };
         lookup = Some((key, cache.ticket()));
     }
+    // Executed: in the span that names the request in every line its work logs.
+    run_uncached(
+        state, caller, media, headers, request, kind, lookup, started,
+    )
+    .instrument(request_span(headers))
+    .await
+}
+
+/// [`run`] past the response cache: the operation executed and its answer shaped (and
+/// stored, when `lookup` holds the cache's ticket).
+#[allow(clippy::too_many_arguments)]
+async fn run_uncached(
+    state: &AppState,
+    caller: &Caller,
+    media: MediaType,
+    headers: &HeaderMap,
+    request: Request,
+    kind: Option<OperationType>,
+    lookup: Option<(CacheKey, crate::cache::Ticket)>,
+    started: Instant,
+) -> Answer {
+    let cache = state.cache.as_deref();
     let Some(_turn) = state.admission.enter().await else {
         return busy(state, headers);
     };
@@ -600,7 +624,8 @@ async fn run(
     };
     let body: Arc<str> = body.to_string().into();
     let mut cache_status = None;
-    if let (Some(cache), Some((key, ticket))) = (cacheable, lookup) {
+    // A ticket only for a cacheable query (see `run`).
+    if let (Some(cache), Some((key, ticket))) = (cache, lookup) {
         cache_status = Some("miss");
         // Only clean answers: errors carry a request id and may be passing trouble.
         if clean {

@@ -1,6 +1,12 @@
 //! What every HTTP request gets around it, in one layer: its id (kept from a proxy in
-//! front of us, made otherwise) in `X-Request-Id` both ways, a `request` span for the
-//! log lines it causes, and an error line when it ends in a server error.
+//! front of us, made otherwise) in `X-Request-Id` both ways, and an error line naming it
+//! when it ends in a server error.
+//!
+//! The `request` span that ties a request's log lines together is made where work that
+//! logs begins ([`request_span`]: GraphQL execution), not here: with logging at INFO
+//! every span is registered and its fields formatted as it is made, whether a line is
+//! logged in it or not, and a span around every request cost cached `{ __typename }`
+//! answers 8–11% of their rate (`wrk`, alternated with `--log warn`).
 //!
 //! One hand-written layer instead of tower-http's three (`SetRequestId`,
 //! `PropagateRequestId`, `Trace`), wrapped around the whole router rather than added to
@@ -15,7 +21,7 @@ use std::{
     time::Instant,
 };
 
-use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::Span;
@@ -60,23 +66,14 @@ where
                 id
             }
         };
-        // With INFO filtered out the span is `Span::none()`, and its fields are never
-        // formatted.
-        let span = tracing::info_span!(
-            "request",
-            method = %request.method(),
-            path = %request.uri().path(),
-            request_id = id.to_str().unwrap_or("unknown"),
-        );
-        let inner = {
-            let _entered = span.enter();
-            self.inner.call(request)
-        };
+        let method = request.method().clone();
+        let uri = request.uri().clone();
         ScopeFuture {
-            inner,
-            span,
+            inner: self.inner.call(request),
             id: Some(id),
             started,
+            method,
+            uri,
         }
     }
 }
@@ -85,9 +82,10 @@ pin_project! {
     pub struct ScopeFuture<F> {
         #[pin]
         inner: F,
-        span: Span,
         id: Option<HeaderValue>,
         started: Instant,
+        method: Method,
+        uri: Uri,
     }
 }
 
@@ -99,7 +97,6 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _entered = this.span.enter();
         let mut response = ready!(this.inner.poll(cx))?;
         let status = response.status();
         let ms = this.started.elapsed().as_secs_f64() * 1000.0;
@@ -107,15 +104,27 @@ where
         // `gerak_admission_refused_total`): logging each one at ERROR would flood the log
         // exactly when the server is busiest.
         if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
-            tracing::error!(status = status.as_u16(), ms, "response failed");
+            tracing::error!(request_id = request_id(this.id), method = %this.method, path = this.uri.path(), status = status.as_u16(), ms, "response failed");
         } else {
-            tracing::debug!(status = status.as_u16(), ms, "answered");
+            tracing::debug!(request_id = request_id(this.id), method = %this.method, path = this.uri.path(), status = status.as_u16(), ms, "answered");
         }
         if let Some(id) = this.id.take() {
             response.headers_mut().entry(REQUEST_ID).or_insert(id);
         }
         Poll::Ready(Ok(response))
     }
+}
+
+/// The span of the work a request does, named by its id (as [`RequestScope`] set it).
+pub fn request_span(headers: &HeaderMap) -> Span {
+    let id = headers.get(&REQUEST_ID).and_then(|id| id.to_str().ok());
+    tracing::info_span!("request", request_id = id.unwrap_or("unknown"))
+}
+
+fn request_id(id: &Option<HeaderValue>) -> &str {
+    id.as_ref()
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or("unknown")
 }
 
 /// A v4 UUID, written without the formatting machinery.
