@@ -108,22 +108,17 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// what counts as one client.
 pub fn ip_key(ip: IpAddr) -> String {
     match ip.to_canonical() {
-        // Made for every request: the digits pushed directly, without `format!`'s
-        // machinery (a hundredth of a cached answer's CPU).
+        // Made for every request: written with `itoa`, without `format!`'s machinery (a
+        // hundredth of a cached answer's CPU).
         IpAddr::V4(v4) => {
             let mut key = String::with_capacity("ip:255.255.255.255".len());
             key.push_str("ip:");
+            let mut digits = itoa::Buffer::new();
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
                     key.push('.');
                 }
-                if octet >= 100 {
-                    key.push(char::from(b'0' + octet / 100));
-                }
-                if octet >= 10 {
-                    key.push(char::from(b'0' + octet / 10 % 10));
-                }
-                key.push(char::from(b'0' + octet % 10));
+                key.push_str(digits.format(octet));
             }
             key
         }
