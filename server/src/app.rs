@@ -14,7 +14,7 @@ use std::{
 
 use gerak_actors::{Domains, StartOptions, bus::Bus};
 use gerak_schema::{FrontDoor, LocalStore, PersistedStore, Throttle};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -49,6 +49,13 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .set_buckets(&[
                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 ])
+                // A count, not seconds: up to group_commit's 256 payments a batch.
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full("gerak_payment_batch_size".to_owned()),
+                        &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
+                    )
+                })
                 .map(PrometheusBuilder::build_recorder)
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
@@ -241,4 +248,28 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    /// Seconds get seconds' buckets; the payment batch's size, a count, its own.
+    #[test]
+    fn histograms_have_buckets_of_their_unit() {
+        let handle = super::metrics_handle();
+        metrics::histogram!("gerak_payment_batch_size").record(3.0);
+        metrics::histogram!("gerak_payment_commit_seconds").record(0.002);
+        let rendered = handle.render();
+        assert!(
+            rendered.contains("gerak_payment_batch_size_bucket{le=\"4\"} 1"),
+            "{rendered}"
+        );
+        assert!(
+            !rendered.contains("gerak_payment_batch_size_bucket{le=\"0.0005\"}"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("gerak_payment_commit_seconds_bucket{le=\"0.0025\"} 1"),
+            "{rendered}"
+        );
+    }
 }

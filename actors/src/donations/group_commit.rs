@@ -233,6 +233,8 @@ async fn write_batch(
         ));
     }
     service.commit_with_ledger(txn, ledger, events).await?;
+    let stamp_to_commit = (Utc::now() - now).to_std().unwrap_or_default();
+    metrics::histogram!("gerak_payment_commit_seconds").record(stamp_to_commit.as_secs_f64());
     let moved: HashMap<&str, &donation::Model> = moved
         .iter()
         .map(|row| (row.payment_ref.as_str(), row))
