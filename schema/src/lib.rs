@@ -27,6 +27,7 @@ use async_graphql::{
 use gerak_actors::Domains;
 
 pub use auth::Auth;
+pub use documents::ParsedDocuments;
 pub use error::{ApiError, ApiResult, FieldError, FieldResult};
 pub use limits::Limits;
 pub use loaders::in_passes;
@@ -82,6 +83,8 @@ pub struct FrontDoor {
     pub safelist: Option<Arc<Safelist>>,
     /// Per-mutation rate limits.
     pub throttle: Option<Throttle>,
+    /// Parsed documents, shared with the HTTP front door (which asks their operation type).
+    pub documents: Arc<ParsedDocuments>,
 }
 
 /// The schema serving the given domains.
@@ -103,7 +106,7 @@ pub fn build(domains: Arc<Domains>, limits: &Limits, front: FrontDoor) -> GerakS
     }
     builder = builder.extension(limits::QueryLimits {
         limits: limits.clone(),
-        documents: Arc::new(documents::ParsedDocuments::new()),
+        documents: front.documents,
     });
     if let Some(store) = front.persisted {
         builder = builder.extension(persisted::PersistedQueries::new(store));

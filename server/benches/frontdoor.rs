@@ -106,6 +106,7 @@ async fn server(extra: &[&str]) -> (http::App, std::sync::Arc<RateLimiter>) {
     let config = Config::resolve(Cli::try_parse_from(&args).unwrap().settings).unwrap();
     let domains = app::start_domains(&config).await.unwrap();
     let app::FrontDoorParts { front, limiter, .. } = app::front_door(&config).unwrap();
+    let documents = front.documents.clone();
     let schema = gerak_schema::build(domains.clone(), &config.limits, front);
     let admission =
         gerak_server::admission::Admission::new(config.max_in_flight, config.queue_timeout);
@@ -119,6 +120,7 @@ async fn server(extra: &[&str]) -> (http::App, std::sync::Arc<RateLimiter>) {
         cache: None,
         admission,
         metrics_of_requests: http::RequestMetrics::default(),
+        documents,
     });
     (http::app(state), limiter)
 }

@@ -13,7 +13,7 @@ use std::{
 };
 
 use gerak_actors::{Domains, StartOptions, bus::Bus};
-use gerak_schema::{FrontDoor, LocalStore, PersistedStore, Throttle};
+use gerak_schema::{FrontDoor, LocalStore, ParsedDocuments, PersistedStore, Throttle};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
@@ -109,6 +109,7 @@ pub async fn serve(
         limiter,
         cache,
     } = front_door(&config)?;
+    let documents = front.documents.clone();
     if let Some(cache) = &cache {
         cache.watch(&domains, config.redis_url.as_deref(), &config.redis_prefix);
     }
@@ -122,6 +123,7 @@ pub async fn serve(
         cache,
         admission: Admission::new(config.max_in_flight, config.queue_timeout),
         metrics_of_requests: http::RequestMetrics::default(),
+        documents,
     });
     let addr = listener.local_addr().map_err(ServeError::Http)?;
     started(domains.clone(), addr);
@@ -190,6 +192,7 @@ pub fn front_door(config: &Config) -> Result<FrontDoorParts, ServeError> {
         persisted,
         safelist: config.safelist.clone(),
         throttle: Some(Throttle::new(limiter.clone())),
+        documents: Arc::new(ParsedDocuments::new()),
     };
     let cache = ResponseCache::new(config.cache_ttl, config.cache_capacity, redis);
     Ok(FrontDoorParts {

@@ -8,9 +8,8 @@ use std::{
 };
 
 use async_graphql::{
-    BatchRequest, Request, Response, ServerError,
-    http::ALL_WEBSOCKET_PROTOCOLS,
-    parser::types::{DocumentOperations, OperationType},
+    BatchRequest, Request, Response, ServerError, http::ALL_WEBSOCKET_PROTOCOLS,
+    parser::types::OperationType,
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
@@ -20,7 +19,7 @@ use axum::{
     response::{IntoResponse, Response as HttpResponse},
 };
 use futures::StreamExt;
-use gerak_schema::{Auth, Verdict};
+use gerak_schema::{Auth, ParsedDocuments, Verdict};
 use serde_json::{Value, json};
 use sha2::Digest;
 use tracing::Instrument;
@@ -375,7 +374,7 @@ async fn get_admitted(
                 );
             }
         };
-    if operation_type(&request) == Some(OperationType::Mutation) {
+    if operation_type(&state.documents, &request) == Some(OperationType::Mutation) {
         let mut response = request_error(
             media,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -534,7 +533,7 @@ async fn run(
     {
         return cached_answer(state, started, body, layer);
     }
-    let kind = operation_type(&request);
+    let kind = operation_type(&state.documents, &request);
     let cacheable = anonymous.filter(|_| kind == Some(OperationType::Query));
     let mut lookup = None;
     if let Some(cache) = cacheable {
@@ -783,27 +782,13 @@ fn not_acceptable() -> HttpResponse {
 /// error in a document that mentions `mutation` or `subscription`, which execution
 /// reports, or a persisted query sent by its hash alone). A syntax error in any other
 /// document is taken for a query: it runs nothing either way.
-fn operation_type(request: &Request) -> Option<OperationType> {
+fn operation_type(documents: &ParsedDocuments, request: &Request) -> Option<OperationType> {
     // A document that never says `mutation` or `subscription` holds queries only: no need
-    // to parse it here (the executor parses it again; the parse was a tenth of an
-    // executed request's CPU).
+    // to look it up here.
     if !request.query.trim().is_empty() && !may_write(&request.query) {
         return Some(OperationType::Query);
     }
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return None;
-    };
-    match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        _ => None,
-    }
+    documents.operation_type(&request.query, request.operation_name.as_deref())
 }
 
 async fn websocket(

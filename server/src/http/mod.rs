@@ -14,7 +14,7 @@ use axum::{
     routing::get,
 };
 use gerak_actors::Domains;
-use gerak_schema::GerakSchema;
+use gerak_schema::{GerakSchema, ParsedDocuments};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
@@ -54,6 +54,8 @@ pub struct Parts {
     pub cache: Option<Arc<ResponseCache>>,
     pub admission: Admission,
     pub metrics_of_requests: RequestMetrics,
+    /// The schema's parsed documents (`FrontDoor::documents`).
+    pub documents: Arc<ParsedDocuments>,
 }
 
 /// The routes, with what every request gets around them (its id, its span, CORS) wrapped
