@@ -72,10 +72,10 @@ impl ParsedDocuments {
         operation_name: Option<&str>,
     ) -> Option<OperationType> {
         if let Some(document) = self.documents().get(query) {
-            return type_of(document, operation_name);
+            return selected_type(document, operation_name);
         }
         let document = async_graphql::parser::parse_query(query).ok()?;
-        type_of(&document, operation_name)
+        selected_type(&document, operation_name)
     }
 
     fn documents(&self) -> MutexGuard<'_, LruCache<Box<str>, ExecutableDocument>> {
@@ -91,7 +91,11 @@ impl Default for ParsedDocuments {
     }
 }
 
-fn type_of(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
+/// The type of the operation a request runs: the one named, or the document's only one.
+pub(crate) fn selected_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
     match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
         (DocumentOperations::Multiple(operations), Some(name)) => operations

@@ -11,12 +11,13 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
         NextPrepareRequest,
     },
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-    },
+    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
-use crate::{documents::ParsedDocuments, throttle::RequestMeta};
+use crate::{
+    documents::{ParsedDocuments, selected_type},
+    throttle::RequestMeta,
+};
 
 /// Limits every query must stay within; defaults are what the README documents.
 #[derive(Debug, Clone)]
@@ -145,20 +146,6 @@ impl Extension for QueryLimitsExtension {
             }
         }
         Ok(document)
-    }
-}
-
-fn selected_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        _ => None,
     }
 }
 
