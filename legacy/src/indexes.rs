@@ -346,10 +346,8 @@ fn without_own_keys<'k>(
     let mut items: Vec<String> = Vec::new();
     for item in split_top_level(&create[open + 1..close]) {
         let item = item.trim();
-        if let Some(key) = keys
-            .iter()
-            .find(|key| constraint_columns(item).as_deref() == Some(**key))
-        {
+        let constraint = constraint_columns(item);
+        if let Some(key) = keys.iter().find(|key| constraint.as_deref() == Some(**key)) {
             dropped.push(*key);
             continue;
         }
